@@ -1,0 +1,81 @@
+"""The duration contract between the aligner and Matcha-TTS.
+
+A duration file holds an int64 1-D tensor with one entry per Matcha token (after
+``add_blank``), every entry >= 1, summing to the mel's frame count. Matcha expands it with
+``generate_path``; a zero would give a token no frame and a log-duration target of
+log(1e-8), a wrong sum cuts or starves frames, so all of it is checked before a write.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class DurationError(ValueError):
+    """A duration vector that breaks the contract."""
+
+
+def validate_durations(
+    durations: torch.Tensor | np.ndarray | list[int], n_tokens: int, n_frames: int, name: str = "durations"
+) -> torch.Tensor:
+    """Return ``durations`` as an int64 tensor, or raise ``DurationError`` saying what is wrong."""
+    tensor = torch.as_tensor(durations)
+    if tensor.dim() != 1:
+        raise DurationError(f"{name}: expected a 1-D vector, got shape {tuple(tensor.shape)}")
+    if tensor.is_floating_point():
+        if not torch.isfinite(tensor).all() or not torch.equal(tensor, tensor.round()):
+            raise DurationError(f"{name}: durations must be whole numbers of frames")
+    elif tensor.dtype == torch.bool:
+        raise DurationError(f"{name}: durations must be integers, got bool")
+    tensor = tensor.to(torch.int64)
+    if tensor.numel() != n_tokens:
+        raise DurationError(f"{name}: {tensor.numel()} durations for {n_tokens} tokens")
+    if n_tokens and int(tensor.min()) < 1:
+        zeros = torch.nonzero(tensor < 1).flatten().tolist()
+        raise DurationError(f"{name}: tokens {zeros[:10]} have fewer than 1 frame")
+    if int(tensor.sum()) != n_frames:
+        raise DurationError(f"{name}: durations sum to {int(tensor.sum())}, the mel has {n_frames} frames")
+    return tensor
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    A crash leaves either the old file or none, never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_durations(path: str | Path, durations: torch.Tensor) -> None:
+    """Write an int64 duration tensor to ``path`` (``.pt``) atomically."""
+    tensor = torch.as_tensor(durations, dtype=torch.int64).contiguous()
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save(tensor, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    atomic_write(path, write)
+
+
+def load_durations(path: str | Path) -> torch.Tensor:
+    """Read a duration file written by ``save_durations`` (safe load: weights_only)."""
+    tensor = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(tensor, torch.Tensor) or tensor.dim() != 1 or tensor.dtype != torch.int64:
+        raise DurationError(f"{path}: not an int64 1-D duration tensor")
+    return tensor

@@ -1,0 +1,63 @@
+"""precompute_corpus: metadata parsing and mel writing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from matcha.utils.precompute_corpus import MetadataError, main, mel_path, read_metadata
+
+
+def make_corpus(root: Path, lines: list[str], rates: dict[str, int] | None = None) -> Path:
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for line in lines:
+        rel_path = line.split("|")[0]
+        rate = (rates or {}).get(rel_path, 24000)
+        wav = root / "wavs" / f"{rel_path}.wav"
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        t = np.arange(int(0.5 * rate)) / rate
+        sf.write(wav, 0.3 * np.sin(2 * np.pi * 200 * t), rate, subtype="PCM_16")
+    return root
+
+
+def test_writes_mels_with_matcha_frame_count_and_keeps_existing(tmp_path):
+    corpus = make_corpus(tmp_path, ["0/0001|0|en-us|Hello world.", "1/0001|1|fr-fr|Bonjour | toi."])
+    assert main(["--corpus", str(corpus)]) == 0
+    mel = np.load(mel_path(corpus, "0/0001"))
+    assert mel.dtype == np.float32 and mel.shape == (80, 12000 // 256)
+    assert read_metadata(corpus)[1].text == "Bonjour | toi."
+
+    np.save(mel_path(corpus, "0/0001"), np.zeros((80, 3), dtype=np.float32))
+    assert main(["--corpus", str(corpus)]) == 0
+    assert np.load(mel_path(corpus, "0/0001")).shape == (80, 3), "existing mel must not be overwritten"
+    assert main(["--corpus", str(corpus), "--overwrite"]) == 0
+    assert np.load(mel_path(corpus, "0/0001")).shape == (80, 46)
+
+
+def test_other_sample_rate_is_refused_by_name_unless_resampling(tmp_path, capsys):
+    corpus = make_corpus(tmp_path, ["0/0001|0|en-us|Hello.", "0/0002|0|en-us|Hi."], rates={"0/0002": 22050})
+    assert main(["--corpus", str(corpus)]) == 1
+    err = capsys.readouterr().err
+    assert "0002.wav" in err and "22050" in err
+    assert not mel_path(corpus, "0/0002").exists()
+    assert main(["--corpus", str(corpus), "--resample"]) == 0
+    assert np.load(mel_path(corpus, "0/0002")).shape == (80, 12000 // 256)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"0/0001|0|en-us\n", "expected 4 fields"),
+        (b"0/0001|x|en-us|Hello\n", "speaker id 'x'"),
+        (b"0/0001|0|en-us|Hello\n0/0001|0|en-us|Again\n", "repeats line 1"),
+        (b"0/0001|0|en-us|caf\xe9\n", "not valid UTF-8"),
+        (b"0/0001|0|en-us|   \n", "empty text"),
+        (b"../x|0|en-us|Hello\n", "inside the corpus"),
+    ],
+)
+def test_malformed_metadata_names_file_line_and_cause(tmp_path, content, message):
+    (tmp_path / "metadata.csv").write_bytes(content)
+    with pytest.raises(MetadataError, match=message) as error:
+        read_metadata(tmp_path)
+    assert "metadata.csv:" in str(error.value)
