@@ -9,6 +9,7 @@ from matcha.text.phonemize import (
     supported_languages,
     to_phonemes,
     to_phonemes_batch,
+    to_phonemes_multilingual,
 )
 from matcha.text.sequence import UnknownSymbolError, intersperse, phonemes_to_ids, sequence_to_text
 from matcha.text.symbols import BLANK_ID, N_UPSTREAM_SYMBOLS, SPACE_ID, symbol_to_id, symbols
@@ -38,4 +39,5 @@ __all__ = [
     "text_to_sequence",
     "to_phonemes",
     "to_phonemes_batch",
+    "to_phonemes_multilingual",
 ]

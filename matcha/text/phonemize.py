@@ -112,3 +112,13 @@ def to_phonemes_batch(texts: list[str], language: str) -> list[str]:
 def to_phonemes(text: str, language: str) -> str:
     """Phonemise one text with espeak-ng (``english_cleaners2`` settings, any espeak language)."""
     return to_phonemes_batch([text], language)[0]
+
+
+def to_phonemes_multilingual(texts: list[str], languages: list[str]) -> list[str]:
+    """Phonemise texts of mixed languages, one batch call per language; results in input order."""
+    result = [""] * len(texts)
+    for language in sorted(set(languages)):
+        indices = [i for i, lang in enumerate(languages) if lang == language]
+        for i, phonemes in zip(indices, to_phonemes_batch([texts[i] for i in indices], language), strict=True):
+            result[i] = phonemes
+    return result

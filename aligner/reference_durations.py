@@ -1,0 +1,114 @@
+"""Durations built from a corpus's true phone boundaries: the ceiling the 10.67 ms grid allows.
+
+    python -m aligner.reference_durations --corpus C [--out-dir C/reference_durations] [--no-add-blank]
+
+Each token is given the time its reference phone spans (the rules of :mod:`aligner.phone_match`):
+phone characters the phone's interval, space and punctuation the gap between the phones around
+them, a blank inside a phone that phone's interval, a blank between two phones the point of their
+boundary, the leading and trailing blanks the silences at either end. ``durations_from_intervals``
+then lays the tokens on the mel grid. Scoring the result with ``aligner.evaluate`` measures what
+frame rounding alone costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from aligner.phone_match import match_phones
+from aligner.timing import durations_from_intervals, frame_seconds
+from matcha.text import phonemes_to_ids, to_phonemes_multilingual
+from matcha.utils.durations import save_durations, validate_durations
+from matcha.utils.precompute_corpus import mel_path, read_metadata
+
+
+def reference_token_intervals(
+    ipa: str, phones: list[dict], duration: float, add_blank: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wanted [start, end] (s) of every token of ``ipa`` (interspersed with blanks if ``add_blank``)."""
+    spans = match_phones(ipa, phones)
+    owner = [-1] * len(ipa)
+    for index, span in enumerate(spans):
+        owner[span.first_char : span.last_char + 1] = [index] * (span.last_char - span.first_char + 1)
+    starts, ends = np.empty(len(ipa)), np.empty(len(ipa))
+    for c, index in enumerate(owner):
+        if index >= 0:
+            starts[c], ends[c] = spans[index].start, spans[index].end
+            continue
+        before = [spans[o].end for o in owner[:c] if o >= 0]
+        after = [spans[o].start for o in owner[c + 1 :] if o >= 0]
+        gap_start = before[-1] if before else 0.0
+        gap_end = after[0] if after else duration
+        starts[c], ends[c] = gap_start, max(gap_start, gap_end)
+    if not add_blank:
+        return starts, ends
+    blank_starts, blank_ends = [0.0], [starts[0]]
+    for c in range(1, len(ipa)):
+        if owner[c] >= 0 and owner[c] == owner[c - 1]:
+            blank_starts.append(starts[c])
+            blank_ends.append(ends[c])
+        else:
+            blank_starts.append(min(ends[c - 1], starts[c]))
+            blank_ends.append(max(ends[c - 1], starts[c]))
+    blank_starts.append(ends[-1])
+    blank_ends.append(duration)
+    token_starts = np.empty(2 * len(ipa) + 1)
+    token_ends = np.empty(2 * len(ipa) + 1)
+    token_starts[0::2], token_ends[0::2] = blank_starts, blank_ends
+    token_starts[1::2], token_ends[1::2] = starts, ends
+    return token_starts, token_ends
+
+
+def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> int:
+    """Write reference-derived durations for every utterance of ``corpus``; returns how many."""
+    utterances = read_metadata(corpus)
+    ipa = dict(
+        zip(
+            (u.rel_path for u in utterances),
+            to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances]),
+            strict=True,
+        )
+    )
+    written = 0
+    for utterance in tqdm(utterances, desc="reference durations", unit="utt"):
+        reference = json.loads((corpus / "reference" / f"{utterance.rel_path}.json").read_text(encoding="utf-8"))
+        if not reference["phones_agree"]:
+            continue
+        text_ipa = ipa[utterance.rel_path]
+        phonemes_to_ids(text_ipa, utterance.text)  # unknown symbols fail here, by name
+        n_frames = np.load(mel_path(corpus, utterance.rel_path), mmap_mode="r").shape[1]
+        starts, ends = reference_token_intervals(text_ipa, reference["phones"], reference["duration"], add_blank)
+        durations = durations_from_intervals(starts, ends, n_frames, frame_seconds())
+        n_tokens = 2 * len(text_ipa) + 1 if add_blank else len(text_ipa)
+        save_durations(
+            out_dir / f"{utterance.rel_path}.pt",
+            validate_durations(durations, n_tokens, n_frames, name=utterance.rel_path),
+        )
+        written += 1
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aligner.reference_durations",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--corpus", required=True, type=Path, help="corpus with reference/ and mels/")
+    parser.add_argument("--out-dir", type=Path, help="where to write (default: CORPUS/reference_durations)")
+    parser.add_argument("--no-add-blank", dest="add_blank", action="store_false", help="no interspersed blanks")
+    args = parser.parse_args(argv)
+    out_dir = args.out_dir or args.corpus / "reference_durations"
+    written = reference_durations(args.corpus, out_dir, args.add_blank)
+    print(f"{written} reference-derived duration files in {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
