@@ -17,6 +17,8 @@ setup: $(VENV)/.installed
 demo: setup
 	$(PY) -m aligner.demo_corpus --out $(DEMO)
 	$(PY) -m matcha.utils.precompute_corpus --corpus $(DEMO)
+	$(PY) -m aligner.reference_durations --corpus $(DEMO)
+	$(PY) -m aligner.evaluate --corpus $(DEMO) --durations $(DEMO)/reference_durations
 
 test: setup
 	$(PY) -m pytest
