@@ -96,6 +96,7 @@ import soxr
 from tqdm import tqdm
 
 from aligner.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
+from matcha.text import is_phone_symbol, to_phonemes_multilingual
 
 SAMPLE_RATE = 24000
 SILENCE = ""
@@ -367,7 +368,7 @@ def resample_pcm(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> n
 
 def normalize_ipa(ipa: str) -> str:
     """IPA without whitespace and punctuation (what the agreement check compares)."""
-    return "".join(c for c in ipa if unicodedata.category(c)[0] not in "ZP" and not c.isspace())
+    return "".join(filter(is_phone_symbol, ipa))
 
 
 def phones_agree(espeak_ipa: str, matcha_ipa: str) -> bool:
@@ -423,14 +424,8 @@ def synthesize(synth: EspeakSynth, item: Item) -> Synthesis:
 
 def matcha_phonemes(items: Sequence[Item]) -> dict[str, str]:
     """rel_path -> ``matcha.text.to_phonemes(text, language)``, batched per language."""
-    from matcha.text import to_phonemes_batch
-
-    out: dict[str, str] = {}
-    for lang in sorted({it.language for it in items}):
-        group = [it for it in items if it.language == lang]
-        for it, ipa in zip(group, to_phonemes_batch([it.text for it in group], lang), strict=True):
-            out[it.rel_path] = ipa
-    return out
+    ipas = to_phonemes_multilingual([it.text for it in items], [it.language for it in items])
+    return {it.rel_path: ipa for it, ipa in zip(items, ipas, strict=True)}
 
 
 def _write_item(root: Path, item: Item, pcm: np.ndarray, record: dict) -> None:

@@ -30,19 +30,15 @@ onset.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
+from matcha.text import is_phone_symbol
+
 
 class PhoneMismatch(ValueError):
     """The token string does not spell the reference phones."""
-
-
-def is_phone_symbol(symbol: str) -> bool:
-    """Whether an IPA character belongs to a phone (not whitespace, not punctuation)."""
-    return not symbol.isspace() and unicodedata.category(symbol)[0] not in "ZP"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ from matcha.text.phonemize import (
     to_phonemes_multilingual,
 )
 from matcha.text.sequence import UnknownSymbolError, intersperse, phonemes_to_ids, sequence_to_text
-from matcha.text.symbols import BLANK_ID, N_UPSTREAM_SYMBOLS, SPACE_ID, symbol_to_id, symbols
+from matcha.text.symbols import (
+    BLANK_ID,
+    N_UPSTREAM_SYMBOLS,
+    NON_PHONE_IDS,
+    SPACE_ID,
+    is_phone_symbol,
+    symbol_to_id,
+    symbols,
+)
 
 
 def text_to_sequence(text: str, language: str, add_blank: bool = True) -> tuple[list[int], str]:
@@ -25,11 +33,13 @@ def text_to_sequence(text: str, language: str, add_blank: bool = True) -> tuple[
 __all__ = [
     "BLANK_ID",
     "LANGUAGE_ALIASES",
+    "NON_PHONE_IDS",
     "N_UPSTREAM_SYMBOLS",
     "SPACE_ID",
     "UnknownSymbolError",
     "get_backend",
     "intersperse",
+    "is_phone_symbol",
     "phonemes_to_ids",
     "resolve_language",
     "sequence_to_text",

@@ -7,6 +7,8 @@ so id 174 is never produced. Symbols that espeak-ng emits for the supported non-
 are appended after id 177, never inserted.
 """
 
+import unicodedata
+
 _pad = "_"
 _punctuation = ';:,.!?¡¿—…"«»“” '
 _letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -34,6 +36,15 @@ del _i, _s
 
 BLANK_ID = 0
 SPACE_ID = 16
+
+
+def is_phone_symbol(symbol: str) -> bool:
+    """Whether a symbol is part of a spoken phone: not whitespace, not punctuation (so stress and
+    length marks are); space, punctuation and espeak's clitic mark ``-`` are not."""
+    return not symbol.isspace() and unicodedata.category(symbol)[0] not in "ZP"
+
+
+NON_PHONE_IDS: frozenset[int] = frozenset(i for i, s in enumerate(symbols) if i != BLANK_ID and not is_phone_symbol(s))
 
 assert len(UPSTREAM_SYMBOLS) == N_UPSTREAM_SYMBOLS
 assert symbols[SPACE_ID] == " " and symbols[BLANK_ID] == _pad
