@@ -73,6 +73,16 @@ def save_durations(path: str | Path, durations: torch.Tensor) -> None:
     atomic_write(path, write)
 
 
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    """Write an array with ``np.save`` atomically (mels; durations in upstream Matcha's .npy layout)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+
+    atomic_write(path, write)
+
+
 def load_durations(path: str | Path) -> torch.Tensor:
     """Read a duration file written by ``save_durations`` (safe load: weights_only)."""
     tensor = torch.load(path, map_location="cpu", weights_only=True)

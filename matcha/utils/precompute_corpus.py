@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from matcha.utils.audio import SAMPLE_RATE, AudioError, load_wav, mel_spectrogram
-from matcha.utils.durations import atomic_write
+from matcha.utils.durations import save_npy
 
 
 class MetadataError(ValueError):
@@ -105,14 +105,6 @@ def compute_mel(wav: str | Path, resample: bool = False) -> np.ndarray:
     return mel_spectrogram(torch.from_numpy(audio))[0].numpy().astype(np.float32)
 
 
-def save_mel(path: Path, mel: np.ndarray) -> None:
-    """Write a mel with ``np.save`` atomically."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.save(handle, mel)
-
-    atomic_write(path, write)
 
 
 def precompute(corpus: str | Path, overwrite: bool = False, resample: bool = False) -> tuple[int, int, list[str]]:
@@ -128,7 +120,7 @@ def precompute(corpus: str | Path, overwrite: bool = False, resample: bool = Fal
         except AudioError as error:
             failures.append(str(error))
             continue
-        save_mel(target, mel)
+        save_npy(target, mel)
         written += 1
     return written, skipped, failures
 
