@@ -1,0 +1,143 @@
+"""From CTC posteriors to Matcha durations: monotonic alignment search on a frame grid.
+
+Three ways to reach Matcha's hop-256 grid, all measured with ``aligner.evaluate``:
+
+- ``mel`` (default): the score matrix is interpolated onto the mel frames, then MAS runs there, so
+  every token gets at least one mel frame and the total is the mel's frame count by construction;
+- ``ctc``: MAS on the 20 ms CTC frames, then each token's time span is laid on the mel grid
+  (``aligner.timing.durations_from_intervals``: boundaries to the nearest frame, every token >= 1);
+- ``forced_align``: the plain CTC baseline, torchaudio's ``forced_align`` over the phone tokens
+  of the same posteriors, its (peaky) spans laid on the mel grid the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aligner.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
+from aligner.timing import durations_from_intervals
+from matcha.text import BLANK_ID, NON_PHONE_IDS
+from matcha.utils.monotonic_align import maximum_path
+
+METHODS = ("mel", "ctc", "forced_align")
+
+
+class AlignmentError(ValueError):
+    """An utterance that cannot be aligned (e.g. audio too short for its tokens)."""
+
+
+@dataclass
+class Alignment:
+    """Durations of one utterance on the mel grid, with how confident the aligner was."""
+
+    durations: torch.Tensor  # int64 [tokens]
+    mean_log_prob: float  # mean score along the path, per frame of the grid the path was found on
+    min_share: float  # share of tokens squeezed to a single frame
+
+
+def batched_mas(scores: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Durations (frames per token) of the best monotonic path through each [tokens, frames] matrix,
+    all in one ``maximum_path`` call on the scores' device."""
+    n_tokens = [s.shape[0] for s in scores]
+    n_frames = [s.shape[1] for s in scores]
+    value = scores[0].new_zeros(len(scores), max(n_tokens), max(n_frames))
+    mask = torch.zeros_like(value, dtype=torch.bool)
+    for row, matrix in enumerate(scores):
+        value[row, : n_tokens[row], : n_frames[row]] = matrix
+        mask[row, : n_tokens[row], : n_frames[row]] = True
+    path = maximum_path(value, mask)
+    return [path[row, : n_tokens[row], : n_frames[row]].sum(-1).long().cpu() for row in range(len(scores))]
+
+
+def _path_score(scores: torch.Tensor, durations: torch.Tensor) -> float:
+    owner = torch.repeat_interleave(torch.arange(len(durations), device=scores.device), durations.to(scores.device))
+    return float(scores[owner, torch.arange(len(owner), device=scores.device)].mean())
+
+
+def _ctc_intervals(durations: torch.Tensor, offset: float, audio_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.concatenate([[0], np.cumsum(durations.numpy())])
+    times = offset + (edges - 0.5) * CTC_FRAME_SECONDS
+    times[0], times[-1] = 0.0, audio_seconds
+    return times[:-1], times[1:]
+
+
+def forced_align_intervals(
+    log_probs: torch.Tensor, token_ids: list[int], pauses_as_blank: bool, offset: float, audio_seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token time spans from torchaudio's CTC ``forced_align`` over the targets among ``token_ids``;
+    the other tokens (blanks, pauses) get the gaps between the spans around them."""
+    import torchaudio.functional as F  # torchaudio only for this baseline
+
+    skip = {BLANK_ID} | (set(NON_PHONE_IDS) if pauses_as_blank else set())
+    positions = [k for k, i in enumerate(token_ids) if i not in skip]
+    targets = torch.tensor([[token_ids[k] for k in positions]], dtype=torch.int32)
+    labels, frame_scores = F.forced_align(log_probs.cpu()[None], targets, blank=BLANK_ID)
+    spans = F.merge_tokens(labels[0], frame_scores[0].exp(), blank=BLANK_ID)
+    starts = np.zeros(len(token_ids))
+    ends = np.zeros(len(token_ids))
+    for k, span in zip(positions, spans, strict=True):
+        starts[k] = offset + (span.start - 0.5) * CTC_FRAME_SECONDS
+        ends[k] = offset + (span.end - 0.5) * CTC_FRAME_SECONDS
+    targets_at = set(positions)
+    following_start = audio_seconds
+    for k in reversed(range(len(token_ids))):  # a gap token ends where the next span starts
+        if k in targets_at:
+            following_start = starts[k]
+        else:
+            ends[k] = following_start
+    previous_end = 0.0
+    for k in range(len(token_ids)):  # ... and starts where the previous span ended
+        if k in targets_at:
+            previous_end = ends[k]
+        else:
+            starts[k] = previous_end
+    return starts, ends
+
+
+def align(
+    log_probs: list[torch.Tensor],
+    token_ids: list[list[int]],
+    n_mel_frames: list[int],
+    mel_frame_seconds: float,
+    method: str = "mel",
+    pauses_as_blank: bool = True,
+    offset: float = 0.0125,
+) -> list[Alignment | AlignmentError]:
+    """Durations on the mel grid for a batch of utterances (an ``AlignmentError`` in place of one
+    that cannot be aligned). ``offset``: time of the centre of CTC frame 0, in seconds."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(log_probs)
+    grids, rows = [], []
+    for row, (lp, ids, n_mel) in enumerate(zip(log_probs, token_ids, n_mel_frames, strict=True)):
+        scores = score_matrix(lp, ids, pauses_as_blank)
+        if method == "mel":
+            scores = to_frame_grid(scores, n_mel, mel_frame_seconds, offset)
+        n_frames = scores.shape[1]
+        if len(ids) > n_frames or (method != "mel" and len(ids) > n_mel):
+            results[row] = AlignmentError(
+                f"audio too short for its tokens: {len(ids)} tokens, {n_frames} frames of "
+                f"{mel_frame_seconds if method == 'mel' else CTC_FRAME_SECONDS:.4f} s"
+            )
+            continue
+        if method == "forced_align":
+            audio_seconds = n_mel * mel_frame_seconds
+            starts, ends = forced_align_intervals(lp, ids, pauses_as_blank, offset, audio_seconds)
+            durations = durations_from_intervals(starts, ends, n_mel, mel_frame_seconds)
+            results[row] = Alignment(durations, float("nan"), float((durations == 1).float().mean()))
+            continue
+        grids.append(scores)
+        rows.append(row)
+    if not grids:
+        return results
+    for row, scores, path_durations in zip(rows, grids, batched_mas(grids), strict=True):
+        mean_log_prob = _path_score(scores, path_durations)
+        durations = path_durations
+        if method == "ctc":
+            starts, ends = _ctc_intervals(path_durations, offset, n_mel_frames[row] * mel_frame_seconds)
+            durations = durations_from_intervals(starts, ends, n_mel_frames[row], mel_frame_seconds)
+        results[row] = Alignment(durations, mean_log_prob, float((durations == 1).float().mean()))
+    return results
