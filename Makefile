@@ -1,8 +1,12 @@
-# Two commands for a fresh machine:  `make demo` (main job on the demo corpus) and `make test`.
+# Two commands for a fresh machine:  `make demo` (the main job on the demo corpus) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO := data/demo
+DEMO_N ?= 960
+ALIGNER := outputs/aligner/tiny
+ASR := outputs/asrcnn
+REPORT := outputs/demo
 
 .PHONY: setup demo test lint clean
 
@@ -14,11 +18,30 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 setup: $(VENV)/.installed
 
-demo: setup
-	$(PY) -m aligner.demo_corpus --out $(DEMO)
+# demo corpus (espeak speech with true boundaries) -> Matcha mels -> train the tiny Wav2Vec2 aligner
+# -> calibrate its frame offset -> durations + TextGrids -> accuracy table -> comparison with
+# StyleTTS2's ASRCNN and the plain CTC forced_align baseline (report with pictures).
+$(DEMO)/metadata.csv: | setup
+	$(PY) -m aligner.demo_corpus --out $(DEMO) --n $(DEMO_N) --speakers 8
+
+$(ALIGNER)/model.safetensors: $(DEMO)/metadata.csv
 	$(PY) -m matcha.utils.precompute_corpus --corpus $(DEMO)
-	$(PY) -m aligner.reference_durations --corpus $(DEMO)
-	$(PY) -m aligner.evaluate --corpus $(DEMO) --durations $(DEMO)/reference_durations
+	$(PY) aligner/train.py configs/aligner/tiny.yaml --corpus $(DEMO) --output_dir $(ALIGNER)
+	$(PY) -m aligner.calibrate --checkpoint $(ALIGNER) --corpus $(DEMO)
+
+$(ASR)/epoch_00006.pth: $(DEMO)/metadata.csv
+	$(PY) -m matcha.utils.ASR.train --corpus $(DEMO) --config matcha/utils/ASR/demo.yml --out-dir $(ASR) --epochs 6
+
+demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
+	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --textgrid
+	$(PY) -m aligner.evaluate --corpus $(DEMO) --json $(REPORT)/evaluation.json
+	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --method forced_align \
+		--out-dir $(REPORT)/forced_align
+	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --aligner asrcnn --checkpoint $(ASR)/epoch_00006.pth \
+		--asr-config matcha/utils/ASR/demo.yml --out-dir $(REPORT)/asrcnn
+	$(PY) -m aligner.compare --corpus $(DEMO) --durations $(DEMO)/durations $(REPORT)/asrcnn $(REPORT)/forced_align \
+		--names wav2vec2 asrcnn forced_align --report $(REPORT)/comparison
+	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
 
 test: setup
 	$(PY) -m pytest

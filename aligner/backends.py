@@ -1,0 +1,88 @@
+"""The two aligners the extraction CLI drives, behind one small interface.
+
+Each backend reads a wav the way its model wants it and turns a batch of (audio, Matcha token ids,
+mel frame count) into ``Alignment`` results on Matcha's hop-256 grid:
+
+- ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align``);
+- ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``matcha.utils.ASR.align``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aligner.align import Alignment, AlignmentError, align
+from aligner.data import load_audio
+from aligner.posteriors import load_aligner, log_posteriors
+from aligner.scores import NOMINAL_OFFSET_SECONDS
+from aligner.timing import frame_seconds
+from matcha.utils.ASR.align import asrcnn_align, check_token_ids
+from matcha.utils.ASR.checkpoint import load_asrcnn
+from matcha.utils.audio import SAMPLE_RATE, load_wav
+
+CALIBRATION_FILE = "alignment.json"
+
+
+def calibrated_offset_ms(checkpoint: str | Path) -> float:
+    """The CTC frame offset measured by ``aligner.calibrate`` for this checkpoint, else the nominal one."""
+    path = Path(checkpoint) / CALIBRATION_FILE
+    if path.is_file():
+        return float(json.loads(path.read_text(encoding="utf-8"))["offset_ms"])
+    return NOMINAL_OFFSET_SECONDS * 1000
+
+
+class Wav2Vec2Aligner:
+    """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align``)."""
+
+    def __init__(
+        self, checkpoint: str | Path, device: torch.device, method: str = "mel", offset_ms: float | None = None
+    ) -> None:
+        self.model, self.extractor = load_aligner(checkpoint, device)
+        self.pauses_as_blank = getattr(self.model.config, "ctc_targets", "all") == "phones"
+        self.method = method
+        self.offset_ms = calibrated_offset_ms(checkpoint) if offset_ms is None else offset_ms
+
+    def check(self, token_ids: list[int]) -> None:
+        """Every Matcha symbol has a row in the CTC head: nothing to check."""
+
+    def read_audio(self, path: Path) -> np.ndarray:
+        """16 kHz, normalised as the feature extractor does."""
+        return load_audio(path, self.extractor)
+
+    def align(
+        self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]
+    ) -> list[Alignment | AlignmentError]:
+        """Durations for one batch."""
+        log_probs = log_posteriors(self.model, self.extractor, audios)
+        return align(
+            log_probs, token_ids, n_frames, frame_seconds(), self.method, self.pauses_as_blank, self.offset_ms / 1000
+        )
+
+
+class ASRCNNAligner:
+    """Durations from StyleTTS2's ASRCNN text aligner."""
+
+    def __init__(
+        self, checkpoint: str | Path, config: str | Path, device: torch.device, add_blank: bool, attention_rows: str
+    ) -> None:
+        self.model = load_asrcnn(checkpoint, config, device)
+        self.add_blank = add_blank
+        self.attention_rows = attention_rows
+
+    def check(self, token_ids: list[int]) -> None:
+        """A symbol the checkpoint's ``n_token`` does not cover is an unknown symbol."""
+        check_token_ids(token_ids, self.model.n_token)
+
+    def read_audio(self, path: Path) -> np.ndarray:
+        """24 kHz, as StyleTTS2 reads it."""
+        return load_wav(path, SAMPLE_RATE)
+
+    def align(
+        self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]
+    ) -> list[Alignment | AlignmentError]:
+        """Durations for one batch."""
+        return asrcnn_align(self.model, audios, token_ids, n_frames, self.add_blank, attention_rows=self.attention_rows)

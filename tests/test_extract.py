@@ -1,0 +1,162 @@
+"""Duration extraction end to end on the demo corpus, with a small untrained aligner saved locally."""
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from aligner.align import align, batched_mas
+from aligner.model import ModelArguments, build_model
+from aligner.scores import score_matrix, to_frame_grid
+from aligner.vocab import build_processor
+from matcha.text import SPACE_ID, symbol_to_id, text_to_sequence
+from matcha.utils.durations import load_durations
+from matcha.utils.extract_durations import main
+from matcha.utils.precompute_corpus import mel_path, read_metadata
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """tiny.yaml's architecture, untrained, saved as extraction loads it."""
+    config = yaml.safe_load((REPO / "configs/aligner/tiny.yaml").read_text())
+    torch.manual_seed(0)
+    model = build_model(ModelArguments(model_config=config["model_config"]))
+    model.config.ctc_targets = "phones"
+    folder = tmp_path_factory.mktemp("aligner")
+    model.save_pretrained(folder)
+    build_processor().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def corpus(demo_corpus, tmp_path) -> Path:
+    """A private copy of the demo corpus (runs write into it)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(demo_corpus, target)
+    return target
+
+
+def run(corpus: Path, checkpoint: Path, *extra: str) -> int:
+    return main(["--corpus", str(corpus), "--checkpoint", str(checkpoint), "--device", "cpu", *extra])
+
+
+def test_every_file_meets_matchas_contract_and_reruns_skip(corpus, checkpoint, capsys):
+    assert run(corpus, checkpoint, "--textgrid") == 0
+    for utterance in read_metadata(corpus):
+        durations = load_durations(corpus / "durations" / f"{utterance.rel_path}.pt")
+        ids, _ = text_to_sequence(utterance.text, utterance.language, add_blank=True)
+        assert len(durations) == len(ids) and durations.min() >= 1
+        assert durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
+        assert (corpus / "textgrids" / f"{utterance.rel_path}.TextGrid").read_text().count('name = "words"') == 1
+    with open(corpus / "durations" / "alignment_summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 16 and {r["status"] for r in rows} == {"ok"}
+    assert "16 written" in capsys.readouterr().out
+    assert run(corpus, checkpoint) == 0
+    assert "0 written, 16 already there" in capsys.readouterr().out
+    assert not list((corpus / "durations").rglob("*.tmp")) and not list((corpus / "durations").glob(".*part*"))
+
+
+@pytest.mark.parametrize("method", ["ctc", "forced_align"])
+def test_other_methods_and_upstream_npy_layout(corpus, checkpoint, method):
+    assert run(corpus, checkpoint, "--method", method, "--format", "npy", "--no-add-blank") == 0
+    for utterance in read_metadata(corpus):
+        durations = np.load(corpus / "durations" / f"{Path(utterance.rel_path).name}.npy")
+        ids, _ = text_to_sequence(utterance.text, utterance.language, add_blank=False)
+        assert len(durations) == len(ids) and durations.min() >= 1
+        assert durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
+
+
+def test_missing_mel_and_unknown_symbol_stop_the_run_by_name(corpus, checkpoint, capsys):
+    first = read_metadata(corpus)[3].rel_path
+    mel_path(corpus, first).unlink()
+    assert run(corpus, checkpoint) == 2
+    err = capsys.readouterr().err
+    assert f"utterance {first}" in err and "mel" in err and "precompute_corpus" in err
+    assert not (corpus / "durations").exists(), "nothing is written before the run can succeed"
+    lines = (corpus / "metadata.csv").read_text().splitlines()
+    lines[0] = lines[0].split("|")[0] + "|0|cmn|你好"  # espeak writes Mandarin tones as digits
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n")
+    assert run(corpus, checkpoint) == 2
+    assert "unknown symbol" in capsys.readouterr().err
+
+
+def test_bad_audio_is_counted_and_the_exit_status_says_so(corpus, checkpoint, capsys):
+    broken = read_metadata(corpus)[5].rel_path
+    (corpus / "wavs" / f"{broken}.wav").write_bytes(b"RIFF garbage")
+    assert run(corpus, checkpoint) == 1
+    out = capsys.readouterr().out
+    assert "15 written" in out and "1 failed" in out and broken in out
+    assert not (corpus / "durations" / f"{broken}.pt").exists()
+
+
+def test_missing_checkpoint_says_how_to_train_one(corpus, tmp_path, capsys):
+    assert run(corpus, tmp_path / "nothing-here") == 2
+    assert "accelerate launch aligner/train.py configs/aligner/tiny.yaml" in capsys.readouterr().err
+
+
+def test_two_processes_give_the_same_files_as_one(corpus, checkpoint, tmp_path):
+    assert run(corpus, checkpoint, "--out-dir", str(tmp_path / "one")) == 0
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
+        "-m", "matcha.utils.extract_durations", "--corpus", str(corpus), "--checkpoint", str(checkpoint),
+        "--device", "cpu", "--out-dir", str(tmp_path / "two"),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.pt"))
+    two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*.pt"))
+    assert one == two and len(one) == 16
+    for rel in one:
+        assert torch.equal(load_durations(tmp_path / "one" / rel), load_durations(tmp_path / "two" / rel))
+    assert (tmp_path / "two" / "alignment_summary.csv").read_text().count("\n") == 17
+
+
+def test_scores_use_the_blank_for_blanks_and_pauses():
+    log_probs = torch.randn(7, 180).log_softmax(-1)
+    ids = [0, symbol_to_id["a"], 0, SPACE_ID, 0]
+    scores = score_matrix(log_probs, ids, pauses_as_blank=True)
+    assert torch.equal(scores[3], log_probs[:, 0]) and torch.equal(scores[1], log_probs[:, symbol_to_id["a"]])
+    assert torch.equal(score_matrix(log_probs, ids, pauses_as_blank=False)[3], log_probs[:, SPACE_ID])
+
+
+def test_frame_grid_interpolates_at_frame_centres():
+    scores = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    grid = to_frame_grid(scores, n_frames=4, frame_seconds=0.01, offset_seconds=0.005)
+    torch.testing.assert_close(grid, torch.tensor([[0.0, 0.5, 1.0, 1.5]]))
+
+
+def test_batched_mas_equals_one_by_one_and_too_short_is_reported():
+    generator = torch.Generator().manual_seed(1)
+    matrices = [torch.randn(k, f, generator=generator) for k, f in [(3, 9), (5, 6), (2, 2)]]
+    batched = batched_mas(matrices)
+    for matrix, durations in zip(matrices, batched, strict=True):
+        assert torch.equal(durations, batched_mas([matrix])[0]) and durations.sum() == matrix.shape[1]
+    results = align([torch.randn(4, 180).log_softmax(-1)], [[0, 20, 0, 21, 0]], [3], 0.02)
+    assert "too short" in str(results[0])
+
+
+def test_asrcnn_baseline_through_the_same_cli(corpus, tmp_path, capsys):
+    from matcha.utils.ASR.checkpoint import build_asrcnn, read_config, save_checkpoint
+
+    config = REPO / "matcha/utils/ASR/demo.yml"
+    torch.manual_seed(0)
+    model = build_asrcnn(read_config(config))
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=2)
+    save_checkpoint(tmp_path / "epoch_00001.pth", model, optimizer, scheduler, steps=0, epochs=1)
+    arguments = ["--aligner", "asrcnn", "--asr-config", str(config)]
+    assert run(corpus, tmp_path / "epoch_00001.pth", *arguments, "--out-dir", str(tmp_path / "asr")) == 0
+    for utterance in read_metadata(corpus):
+        durations = load_durations(tmp_path / "asr" / f"{utterance.rel_path}.pt")
+        assert durations.min() >= 1 and durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
+    assert run(corpus, tmp_path / "missing.pth", *arguments) == 2
+    assert "python -m matcha.utils.ASR.train" in capsys.readouterr().err

@@ -1,0 +1,171 @@
+"""The training script: configuration, metrics, end-to-end runs (one and two processes), resume."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
+
+from aligner.config import parse_config
+from aligner.data import DataArguments
+from aligner.metrics import edit_distance, greedy_decode
+from aligner.model import ModelArguments
+from aligner.train import TrainArguments, cpu_only_processes, resolve_mixed_precision, warn_if_one_cpu_process
+from matcha.text import symbols
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "configs" / "aligner" / "tiny.yaml"
+TYPES = (ModelArguments, DataArguments, TrainArguments)
+QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1"]
+
+
+def parse(tmp_path, config: dict, *flags: str):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return parse_config(TYPES, [str(path), *flags])
+
+
+def test_yaml_values_and_command_line_overrides(tmp_path):
+    config = {"max_steps": 10, "ctc_targets": "all", "model_config": {"hidden_size": 64, "layerdrop": 0.0}}
+    model, data, train = parse(
+        tmp_path,
+        config | {"weight_decay": 1},
+        "--max_steps", "4", "--learning_rate", "2e-3", "--freeze_feature_encoder", "--group_by_length", "false",
+        "--model_config", "{hidden_size: 32, num_hidden_layers: 2}", "--resume_from_checkpoint", "latest",
+    )  # fmt: skip
+    assert train.max_steps == 4 and train.learning_rate == 2e-3 and train.resume_from_checkpoint == "latest"
+    assert train.weight_decay == 1.0 and isinstance(train.weight_decay, float)
+    assert data.ctc_targets == "all" and model.freeze_feature_encoder and not train.group_by_length
+    assert model.model_config == {"hidden_size": 32, "layerdrop": 0.0, "num_hidden_layers": 2}  # merged
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "message"),
+    [
+        ({"max_stepz": 3}, [], "unknown keys"),
+        ({}, ["--max_steps", "many"], "max_steps: expected int"),
+        ({"ctc_targets": "words"}, [], "ctc_targets"),
+        ({"mixed_precision": "fp8"}, [], "mixed_precision"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(tmp_path, capsys, config, flags, message):
+    with pytest.raises(SystemExit):
+        parse(tmp_path, config, *flags)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["tiny.yaml", "base.yaml", "xlsr-espeak.yaml"])
+def test_shipped_configs_parse(name):
+    model, data, train = parse_config(TYPES, [str(ROOT / "configs" / "aligner" / name)])
+    assert data.ctc_targets in ("all", "phones") and train.output_dir.startswith("outputs/aligner/")
+    assert (model.model_name_or_path is None) == (name == "tiny.yaml")
+    assert model.head_transfer == (name == "xlsr-espeak.yaml")
+
+
+def test_edit_distance():
+    assert edit_distance([], []) == 0
+    assert edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert edit_distance([1, 3], [1, 2, 3]) == 1
+    assert edit_distance([1, 2, 4, 3], [1, 2, 3]) == 1
+    assert edit_distance([9, 9], [1, 2, 3]) == 3
+    assert edit_distance([], [1, 2]) == 2
+
+
+def test_greedy_decode_merges_repeats_drops_blanks_and_padding():
+    paths = torch.tensor([[0, 5, 5, 0, 5, 7, 7, 0, 9, 9], [3, 3, 0, 4, 4, 4, 8, 8, 8, 8]])
+    logits = torch.nn.functional.one_hot(paths, 12).float()
+    assert greedy_decode(logits, torch.tensor([10, 6])) == [[5, 5, 7, 9], [3, 4]]
+
+
+def test_mixed_precision_and_cpu_processes(monkeypatch, caplog):
+    assert resolve_mixed_precision("bf16", torch.device("cpu")) == "no"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert resolve_mixed_precision("auto", torch.device("cuda")) == "fp16"
+    assert resolve_mixed_precision("no", torch.device("cuda")) == "no"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert cpu_only_processes()
+    monkeypatch.delenv("WORLD_SIZE")
+    assert not cpu_only_processes()
+    monkeypatch.setenv("ACCELERATE_USE_CPU", "True")
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    warn_if_one_cpu_process()
+    assert "starts a single process" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    command = [sys.executable, "-m", "aligner.demo_corpus", "--out", str(root), "--n", "10", "--quiet"]
+    subprocess.run(command, check=True, capture_output=True)
+    return root
+
+
+def train(corpus, output_dir, *flags, launcher=(sys.executable,)):
+    command = [*launcher, str(ROOT / "aligner" / "train.py"), str(TINY), "--corpus", str(corpus),
+               "--output_dir", str(output_dir), *QUICK, *flags]  # fmt: skip
+    env = dict(os.environ, ACCELERATE_USE_CPU="1")
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return json.loads((output_dir / "train_results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def single_run(corpus, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("run")
+    results = train(corpus, output_dir, "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2")
+    return output_dir, results
+
+
+def test_single_process_run_writes_a_loadable_model(single_run):
+    output_dir, results = single_run
+    assert results["steps"] == 4 and results["num_processes"] == 1
+    assert [p["step"] for p in results["per_curve"]] == [2, 4]
+    assert 0 <= results["final_per"] and results["eval_utterances"] == 1
+    model = Wav2Vec2ForCTC.from_pretrained(output_dir)
+    processor = Wav2Vec2Processor.from_pretrained(output_dir)
+    assert model.config.vocab_size == len(symbols) and model.config.pad_token_id == 0
+    assert model.config.ctc_targets == "phones"
+    assert processor.tokenizer.pad_token_id == 0 and processor.feature_extractor.sampling_rate == 16000
+    assert (output_dir / "model.safetensors").exists()
+    card = (output_dir / "README.md").read_text()
+    assert "phone error rate" in card and "4 steps" in card
+    assert yaml.safe_load((output_dir / "train_config.yaml").read_text())["max_steps"] == 4
+    assert list((output_dir / "tensorboard").rglob("events.out.tfevents*"))
+    assert sorted(p.name for p in (output_dir / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]
+
+
+def test_resume_from_checkpoint_continues_exactly(single_run, corpus, tmp_path):
+    output_dir, results = single_run
+    shutil.copytree(output_dir / "checkpoints" / "step_0000002", tmp_path / "checkpoints" / "step_0000002")
+    resumed = train(corpus, tmp_path, "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2",
+                    "--resume_from_checkpoint", "latest")  # fmt: skip
+    assert resumed["steps"] == 4 and [p["step"] for p in resumed["per_curve"]] == [2, 4]
+    expected, actual = load_file(output_dir / "model.safetensors"), load_file(tmp_path / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_with_accelerate_launch(corpus, tmp_path):
+    launcher = (sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(free_port()))  # fmt: skip
+    results = train(corpus, tmp_path, "--max_steps", "4", "--eval_steps", "2", "--save_steps", "0",
+                    "--report_to", "none", launcher=launcher)  # fmt: skip
+    assert results["num_processes"] == 2 and results["total_batch_size"] == 4 and results["steps"] == 4
+    assert Wav2Vec2ForCTC.from_pretrained(tmp_path).config.vocab_size == len(symbols)
