@@ -32,7 +32,7 @@ import torch
 from transformers import Wav2Vec2FeatureExtractor
 
 from aligner.vocab import SAMPLING_RATE, ctc_targets
-from matcha.text import NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, symbols, to_phonemes_batch
+from matcha.text import NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, symbols, to_phonemes_multilingual
 from matcha.utils.audio import AudioError, load_wav
 from matcha.utils.precompute_corpus import read_metadata, wav_path
 
@@ -199,13 +199,7 @@ def _phonemise(corpus: Path, mode: str, report: FilterReport) -> dict[str, list]
     """Rows (as columns) of utterances whose text maps to known symbols and gives some target."""
     utterances = read_metadata(corpus)
     report.total = len(utterances)
-    by_language: dict[str, list[int]] = defaultdict(list)
-    for i, utterance in enumerate(utterances):
-        by_language[utterance.language].append(i)
-    phonemes: list[str] = [""] * len(utterances)
-    for language, indices in by_language.items():
-        for i, ipa in zip(indices, to_phonemes_batch([utterances[i].text for i in indices], language), strict=True):
-            phonemes[i] = ipa
+    phonemes = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     columns: dict[str, list] = defaultdict(list)
     for utterance, ipa in zip(utterances, phonemes, strict=True):
         try:
