@@ -66,9 +66,9 @@ def write_corpus(root, rows):
     (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def fake_phonemes(texts, language):
+def fake_phonemes(texts, languages):
     """Real phonemes, except an unknown symbol for the text about zebras."""
-    return [to_phonemes(t, language) + ("☃" if "Zebra" in t else "") for t in texts]
+    return [to_phonemes(t, lang) + ("☃" if "Zebra" in t else "") for t, lang in zip(texts, languages, strict=True)]
 
 
 def args_for(corpus, **overrides):
@@ -78,7 +78,7 @@ def args_for(corpus, **overrides):
 
 def prepare(args):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(data_module, "to_phonemes_batch", fake_phonemes)
+        patch.setattr(data_module, "to_phonemes_multilingual", fake_phonemes)
         return prepare_data(args, build_feature_extractor(), KERNEL, STRIDE)
 
 
