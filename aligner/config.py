@@ -58,9 +58,16 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
     raise ConfigError(f"{name}: expected {getattr(base, '__name__', base)}, got {value!r}")
 
 
-def parse_config(dataclass_types: tuple[type, ...], argv: list[str] | None = None, prog: str | None = None) -> tuple:
+def parse_config(
+    dataclass_types: tuple[type, ...],
+    argv: list[str] | None = None,
+    prog: str | None = None,
+    description: str | None = None,
+) -> tuple:
     """Parse ``CONFIG.yaml [--key value ...]`` into one instance of each dataclass type."""
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("config", type=Path, help="YAML file with the values of the fields below")
     owners: dict[str, tuple[type, dataclasses.Field]] = {}
     for dtype in dataclass_types:

@@ -1,7 +1,10 @@
 """Train the Wav2Vec2 CTC aligner on Matcha's IPA tokens.
 
     accelerate launch aligner/train.py CONFIG.yaml [--corpus C] [--output_dir D] [--max_steps N] [--key value ...]
-    python aligner/train.py CONFIG.yaml ...            (one process)
+    python aligner/train.py CONFIG.yaml ...                                   (one process)
+    accelerate launch --multi_gpu --num_processes N aligner/train.py ...      (N processes: GPUs, or CPU+gloo
+                                                                                without GPU / ACCELERATE_USE_CPU=1)
+Note: ``accelerate launch --cpu --num_processes N`` starts a single process (accelerate needs mpirun for that).
 
 CONFIG.yaml (see configs/aligner/) gives the values of the fields listed below; flags override them.
 The corpus is prepared once and cached (aligner.data); training runs with accelerate (one or several
@@ -236,7 +239,7 @@ audio: 16 kHz mono. `train_config.yaml` holds the full configuration, `train_res
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     model_args, data_args, args = parse_config(
-        (ModelArguments, DataArguments, TrainArguments), argv, prog="aligner/train.py"
+        (ModelArguments, DataArguments, TrainArguments), argv, prog="aligner/train.py", description=__doc__
     )
     output_dir = Path(args.output_dir)
     cpu = cpu_only_processes()

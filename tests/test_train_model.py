@@ -159,20 +159,23 @@ def small_batch(tmp_path_factory):
 
 
 def test_loss_falls_when_overfitting_a_small_batch(small_batch):
+    shortest = small_batch["input_lengths"].argsort()[:2]
+    batch = CTCCollator()(
+        [{"input_values": small_batch["input_values"][i, : small_batch["input_lengths"][i]].numpy(),
+          "labels": small_batch["labels"][i, : small_batch["label_lengths"][i]].numpy()} for i in shortest]
+    )  # fmt: skip
     torch.manual_seed(0)
-    config = SMALL | {"conv_dim": [32] * 7, "hidden_size": 64, "intermediate_size": 128}
-    model = build_model(ModelArguments(model_config=config)).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    model = build_model(ModelArguments(model_config=SMALL | {"do_stable_layer_norm": True})).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
-    for _ in range(40):
-        logits = model(small_batch["input_values"], attention_mask=small_batch["attention_mask"]).logits
-        loss = ctc_loss(model, logits, small_batch)
+    for _ in range(25):
+        loss = ctc_loss(model, model(batch["input_values"], attention_mask=batch["attention_mask"]).logits, batch)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
         losses.append(loss.item())
     assert all(torch.isfinite(torch.tensor(losses)))
-    assert min(losses[-5:]) < 0.5 * losses[0], losses
+    assert losses[-1] < 0.5 * losses[0], losses
 
 
 def test_ctc_loss_uses_each_utterance_length(small_batch):
