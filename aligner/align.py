@@ -19,6 +19,7 @@ import torch
 
 from aligner.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
 from aligner.timing import durations_from_intervals
+from aligner.vocab import frames_needed
 from matcha.text import BLANK_ID, NON_PHONE_IDS
 from matcha.utils.monotonic_align import maximum_path
 
@@ -64,15 +65,21 @@ def _ctc_intervals(durations: torch.Tensor, offset: float, audio_seconds: float)
     return times[:-1], times[1:]
 
 
+def ctc_target_positions(token_ids: list[int], pauses_as_blank: bool) -> list[int]:
+    """Positions of the tokens that are CTC targets (not blanks; not pauses for a phones-only model)."""
+    skip = {BLANK_ID} | (set(NON_PHONE_IDS) if pauses_as_blank else set())
+    return [k for k, i in enumerate(token_ids) if i not in skip]
+
+
 def forced_align_intervals(
     log_probs: torch.Tensor, token_ids: list[int], pauses_as_blank: bool, offset: float, audio_seconds: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Token time spans from torchaudio's CTC ``forced_align`` over the targets among ``token_ids``;
-    the other tokens (blanks, pauses) get the gaps between the spans around them."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Token time spans from torchaudio's CTC ``forced_align`` over the targets among ``token_ids``
+    (the other tokens, blanks and pauses, get the gaps between the spans around them), and the mean
+    log-posterior along its path."""
     import torchaudio.functional as F  # torchaudio only for this baseline
 
-    skip = {BLANK_ID} | (set(NON_PHONE_IDS) if pauses_as_blank else set())
-    positions = [k for k, i in enumerate(token_ids) if i not in skip]
+    positions = ctc_target_positions(token_ids, pauses_as_blank)
     targets = torch.tensor([[token_ids[k] for k in positions]], dtype=torch.int32)
     labels, frame_scores = F.forced_align(log_probs.cpu()[None], targets, blank=BLANK_ID)
     spans = F.merge_tokens(labels[0], frame_scores[0].exp(), blank=BLANK_ID)
@@ -94,7 +101,7 @@ def forced_align_intervals(
             previous_end = ends[k]
         else:
             starts[k] = previous_end
-    return starts, ends
+    return starts, ends, float(frame_scores.mean())
 
 
 def align(
@@ -116,18 +123,20 @@ def align(
         scores = score_matrix(lp, ids, pauses_as_blank)
         if method == "mel":
             scores = to_frame_grid(scores, n_mel, mel_frame_seconds, offset)
-        n_frames = scores.shape[1]
-        if len(ids) > n_frames or (method != "mel" and len(ids) > n_mel):
+        needed = len(ids)
+        if method == "forced_align":
+            needed = frames_needed([ids[k] for k in ctc_target_positions(ids, pauses_as_blank)])
+        if needed > scores.shape[1] or len(ids) > n_mel:
             results[row] = AlignmentError(
-                f"audio too short for its tokens: {len(ids)} tokens, {n_frames} frames of "
-                f"{mel_frame_seconds if method == 'mel' else CTC_FRAME_SECONDS:.4f} s"
+                f"audio too short for its tokens: {len(ids)} tokens for {n_mel} mel frames, "
+                f"{needed} needed of its {scores.shape[1]} {'mel' if method == 'mel' else 'CTC'} frames"
             )
             continue
         if method == "forced_align":
             audio_seconds = n_mel * mel_frame_seconds
-            starts, ends = forced_align_intervals(lp, ids, pauses_as_blank, offset, audio_seconds)
+            starts, ends, mean_log_prob = forced_align_intervals(lp, ids, pauses_as_blank, offset, audio_seconds)
             durations = durations_from_intervals(starts, ends, n_mel, mel_frame_seconds)
-            results[row] = Alignment(durations, float("nan"), float((durations == 1).float().mean()))
+            results[row] = Alignment(durations, mean_log_prob, float((durations == 1).float().mean()))
             continue
         grids.append(scores)
         rows.append(row)

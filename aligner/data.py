@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2FeatureExtractor
 
-from aligner.vocab import SAMPLING_RATE, ctc_targets
+from aligner.vocab import SAMPLING_RATE, ctc_targets, frames_needed
 from matcha.text import NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, symbols, to_phonemes_multilingual
 from matcha.utils.audio import AudioError, load_wav
 from matcha.utils.precompute_corpus import read_metadata, wav_path
@@ -130,11 +130,6 @@ def output_frames(n_samples: int, conv_kernel: list[int], conv_stride: list[int]
     for kernel, stride in zip(conv_kernel, conv_stride, strict=True):
         n_samples = max((n_samples - kernel) // stride + 1, 0)
     return n_samples
-
-
-def frames_needed(targets: list[int]) -> int:
-    """Minimum CTC frames for ``targets``: one per target plus a blank between equal neighbours."""
-    return len(targets) + sum(a == b for a, b in zip(targets[:-1], targets[1:], strict=True))
 
 
 def _split_key(text: str, seed: int) -> str:

@@ -76,3 +76,8 @@ def ctc_targets(token_ids: list[int], mode: str) -> list[int]:
     if mode == "phones":
         return [i for i in token_ids if i not in NON_PHONE_IDS]
     raise ValueError(f"ctc_targets must be 'all' or 'phones', got {mode!r}")
+
+
+def frames_needed(targets: list[int]) -> int:
+    """Minimum CTC frames for ``targets``: one per target plus a blank between equal neighbours."""
+    return len(targets) + sum(a == b for a, b in zip(targets[:-1], targets[1:], strict=True))

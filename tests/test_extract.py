@@ -160,3 +160,13 @@ def test_asrcnn_baseline_through_the_same_cli(corpus, tmp_path, capsys):
         assert durations.min() >= 1 and durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
     assert run(corpus, tmp_path / "missing.pth", *arguments) == 2
     assert "python -m matcha.utils.ASR.train" in capsys.readouterr().err
+
+
+def test_forced_align_needs_ctc_frames_for_its_targets_only():
+    """7 Matcha tokens (3 phones) fit 6 CTC frames for forced_align, and get the 8 mel frames."""
+    log_probs = torch.randn(6, 180, generator=torch.Generator().manual_seed(2)).log_softmax(-1)
+    ids = [0, 20, 0, 21, 0, 22, 0]
+    (result,) = align([log_probs], [ids], [8], 0.02, method="forced_align")
+    assert result.durations.sum() == 8 and result.durations.min() >= 1 and np.isfinite(result.mean_log_prob)
+    (too_short,) = align([log_probs], [ids], [8], 0.02, method="ctc")
+    assert "too short" in str(too_short)
