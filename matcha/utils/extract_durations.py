@@ -204,18 +204,14 @@ def merge_summary(path: Path, parts: list[Path]) -> list[dict]:
     for source in ([path] if path.exists() else []) + parts:
         with open(source, newline="", encoding="utf-8") as handle:
             rows.update({row["rel_path"]: row for row in csv.DictReader(handle)})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows[key] for key in sorted(rows))
-    atomic_write(path, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
+    write_summary(path, [rows[key] for key in sorted(rows)])
     for part in parts:
         part.unlink()
     return list(rows.values())
 
 
-def write_part(path: Path, rows: list[dict]) -> None:
-    """This process's summary rows."""
+def write_summary(path: Path, rows: list[dict]) -> None:
+    """Summary rows as CSV, written atomically (a process's part file, or the merged summary)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
     writer.writeheader()
@@ -353,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     part = out_dir / f".{SUMMARY_NAME}.part{state.process_index}"
-    write_part(part, rows)
+    write_summary(part, rows)
     state.wait_for_everyone()
     if not state.is_main_process:
         return 0
