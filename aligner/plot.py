@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from aligner.textgrid import tiers
 
-COLOURS = ("tab:red", "tab:cyan", "tab:orange", "tab:green")
+COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple")
 
 
 def plot_alignment(
@@ -22,25 +22,26 @@ def plot_alignment(
     title: str = "",
 ) -> None:
     """Save a PNG of ``mel`` [80, frames] with the phone boundaries of every system in ``systems``
-    (name -> durations) and, if given, the reference phones ({label, start, end}) in white."""
+    (name -> durations) and, if given, the reference phones ({label, start, end}) as dotted black lines."""
     seconds = mel.shape[1] * frame_seconds
     fig = Figure(figsize=(max(10.0, 4.0 * seconds), 4.5))
     ax = fig.subplots()
-    ax.imshow(mel, origin="lower", aspect="auto", extent=(0, seconds, 0, mel.shape[0]), cmap="magma")
+    ax.imshow(mel, origin="lower", aspect="auto", extent=(0, seconds, 0, mel.shape[0]), cmap="Greys")
     if reference:
         for phone in reference:
-            ax.axvline(phone["start"], color="white", lw=0.8, ls=":")
-            ax.text((phone["start"] + phone["end"]) / 2, 2, phone["label"], color="white", ha="center", fontsize=7)
+            ax.axvline(phone["start"], color="black", lw=0.8, ls=":")
+            ax.text((phone["start"] + phone["end"]) / 2, 2, phone["label"], color="black", ha="center", fontsize=7)
+    band = mel.shape[0] / 2 / max(len(systems), 1)  # each system draws in its own band of the upper half
     for index, (name, durations) in enumerate(systems.items()):
         colour = COLOURS[index % len(COLOURS)]
+        low = mel.shape[0] / 2 + index * band
         phones = tiers(ipa, durations, frame_seconds)["phones"]
-        height = mel.shape[0] - 6 - 8 * index
+        ax.vlines([start for start, _, _ in phones], low, low + band, color=colour, lw=0.9)
         for start, end, label in phones:
-            ax.axvline(start, ymin=0.5, color=colour, lw=0.8)
-            ax.text((start + end) / 2, height, label, color=colour, ha="center", fontsize=7)
+            ax.text((start + end) / 2, low + band / 2, label, color=colour, ha="center", va="center", fontsize=7)
         ax.plot([], [], color=colour, label=name)
     if reference:
-        ax.plot([], [], color="white", ls=":", label="reference")
+        ax.plot([], [], color="black", ls=":", label="reference")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.6)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel channel")
