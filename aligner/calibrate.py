@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aligner.align import AlignmentError
 from aligner.backends import CALIBRATION_FILE, Wav2Vec2Aligner
 from aligner.evaluate import boundary_errors_ms
 from aligner.scores import NOMINAL_OFFSET_SECONDS
 from aligner.timing import frame_seconds
 from matcha.text import intersperse, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.durations import atomic_write
-from matcha.utils.precompute_corpus import mel_path, read_metadata, wav_path
+from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
 
 
 def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]]:
@@ -35,7 +36,7 @@ def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]
     ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     chosen = []
     for utterance, ipa in zip(utterances, ipas, strict=True):
-        path = corpus / "reference" / f"{utterance.rel_path}.json"
+        path = reference_path(corpus, utterance.rel_path)
         if path.is_file() and (reference := json.loads(path.read_text(encoding="utf-8")))["phones_agree"]:
             chosen.append((utterance.rel_path, ipa, reference))
     return chosen[:limit]
@@ -52,7 +53,7 @@ def signed_errors(
         tokens = [intersperse(phonemes_to_ids(ipa)) for _, ipa, _ in batch]
         frames = [int(np.load(mel_path(corpus, rel_path), mmap_mode="r").shape[1]) for rel_path, _, _ in batch]
         for (_, ipa, reference), result in zip(batch, aligner.align(audios, tokens, frames), strict=True):
-            if not isinstance(result, ValueError):
+            if not isinstance(result, AlignmentError):
                 errors.append(boundary_errors_ms(ipa, result.durations.numpy(), reference["phones"], frame_seconds()))
     if not errors:
         raise ValueError(f"{corpus}: no utterance could be aligned for calibration")

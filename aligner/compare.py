@@ -28,7 +28,7 @@ from aligner.plot import plot_alignment
 from aligner.timing import frame_seconds
 from matcha.text import is_phone_symbol, to_phonemes_multilingual
 from matcha.utils.durations import load_durations
-from matcha.utils.precompute_corpus import mel_path, read_metadata
+from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")
 CLASSES = ("vowel", "consonant", "pause")
@@ -107,7 +107,7 @@ def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], repor
         utterance = by_path[rel_path]
         ipa = to_phonemes_multilingual([utterance.text], [utterance.language])[0]
         durations = {name: load_durations(d / f"{rel_path}.pt").numpy() for name, d in systems.items()}
-        reference_file = corpus / "reference" / f"{rel_path}.json"
+        reference_file = reference_path(corpus, rel_path)
         reference = (
             json.loads(reference_file.read_text(encoding="utf-8"))["phones"] if reference_file.exists() else None
         )

@@ -30,7 +30,7 @@ from aligner.phone_match import PhoneMismatch, match_phones, symbol_times
 from aligner.timing import frame_seconds
 from matcha.text import to_phonemes_multilingual
 from matcha.utils.durations import load_durations
-from matcha.utils.precompute_corpus import mel_path, read_metadata
+from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 THRESHOLDS_MS = (10, 20, 25, 50)
 GROSS_MS = 50
@@ -132,7 +132,7 @@ def evaluate(corpus: Path, durations_dir: Path) -> Evaluation:
             result.contract["mel_missing"].append(rel_path)
         elif np.load(mel, mmap_mode="r").shape[1] != durations.sum():
             result.contract["sum_mismatch"].append(rel_path)
-        reference_file = corpus / "reference" / f"{rel_path}.json"
+        reference_file = reference_path(corpus, rel_path)
         if not reference_file.exists():
             continue
         reference = json.loads(reference_file.read_text(encoding="utf-8"))

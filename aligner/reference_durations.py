@@ -24,7 +24,7 @@ from aligner.phone_match import match_phones
 from aligner.timing import durations_from_intervals, frame_seconds
 from matcha.text import phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.durations import save_durations, validate_durations
-from matcha.utils.precompute_corpus import mel_path, read_metadata
+from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 
 def reference_token_intervals(
@@ -76,7 +76,7 @@ def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> 
     )
     written = 0
     for utterance in tqdm(utterances, desc="reference durations", unit="utt"):
-        reference = json.loads((corpus / "reference" / f"{utterance.rel_path}.json").read_text(encoding="utf-8"))
+        reference = json.loads(reference_path(corpus, utterance.rel_path).read_text(encoding="utf-8"))
         if not reference["phones_agree"]:
             continue
         text_ipa = ipa[utterance.rel_path]

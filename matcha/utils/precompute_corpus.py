@@ -99,6 +99,11 @@ def mel_path(corpus: str | Path, rel_path: str) -> Path:
     return Path(corpus) / "mels" / f"{rel_path}.npy"
 
 
+def reference_path(corpus: str | Path, rel_path: str) -> Path:
+    """``corpus/reference/{rel_path}.json`` (true phone boundaries, where known)."""
+    return Path(corpus) / "reference" / f"{rel_path}.json"
+
+
 def compute_mel(wav: str | Path, resample: bool = False) -> np.ndarray:
     """Matcha mel of one wav file as float32 [80, frames]."""
     audio = load_wav(wav, SAMPLE_RATE, resample=resample)
