@@ -20,6 +20,7 @@ from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 from transformers.utils import cached_file
 
+from aligner.label_prior import prior_ctc_loss
 from aligner.vocab import SAMPLING_RATE, build_feature_extractor, vocab_dict
 from matcha.text import BLANK_ID, SPACE_ID, symbols
 
@@ -140,21 +141,27 @@ def feature_extractor_for(args: ModelArguments, model: Wav2Vec2ForCTC) -> Wav2Ve
 
 
 def ctc_loss(
-    model: Wav2Vec2ForCTC, logits: torch.Tensor, batch: dict[str, torch.Tensor], reduction: str = "mean"
+    model: Wav2Vec2ForCTC,
+    logits: torch.Tensor,
+    batch: dict[str, torch.Tensor],
+    reduction: str = "mean",
+    log_prior: torch.Tensor | None = None,
+    prior_weight: float = 0.0,
 ) -> torch.Tensor:
-    """CTC loss with the true lengths of every utterance of the padded batch (``mean``: per target, averaged)."""
+    """CTC loss with the true lengths of every utterance of the padded batch (``mean``: per target, averaged;
+    ``none``: per utterance); with ``prior_weight`` > 0, over label-prior-shifted scores (aligner.label_prior)."""
     frames = output_lengths(model, batch["input_lengths"])
     log_probs = nn.functional.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
     labels = batch["labels"]
+    targets = labels.masked_select(labels >= 0)
+    if prior_weight > 0:
+        if log_prior is None:
+            raise ValueError("prior_weight > 0 needs log_prior")
+        loss = prior_ctc_loss(log_probs, targets, frames, batch["label_lengths"], log_prior, prior_weight)
+        return (loss / batch["label_lengths"]).mean() if reduction == "mean" else loss
     with torch.backends.cudnn.flags(enabled=False):
         return nn.functional.ctc_loss(
-            log_probs,
-            labels.masked_select(labels >= 0),
-            frames,
-            batch["label_lengths"],
-            blank=BLANK_ID,
-            reduction=reduction,
-            zero_infinity=True,
+            log_probs, targets, frames, batch["label_lengths"], blank=BLANK_ID, reduction=reduction, zero_infinity=True
         )
 
 

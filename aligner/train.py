@@ -38,6 +38,7 @@ from transformers import Wav2Vec2ForCTC, get_scheduler
 
 from aligner.config import parse_config, to_dict
 from aligner.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
+from aligner.label_prior import LabelPrior
 from aligner.metrics import edit_distance, greedy_decode
 from aligner.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
 from aligner.vocab import build_processor
@@ -78,6 +79,11 @@ class TrainArguments:
         default=None, metadata={"help": "checkpoint folder, or 'latest' (OUTPUT_DIR/checkpoints)"}
     )
     report_to: str = field(default="tensorboard", metadata={"help": "'tensorboard' or 'none'"})
+    label_prior_weight: float = field(
+        default=0.0,
+        metadata={"help": "alpha of CTC with label priors (aligner.label_prior): less peaky posteriors; 0: plain CTC"},
+    )
+    label_prior_steps: int = field(default=100, metadata={"help": "re-estimate the label prior every N steps"})
 
     def __post_init__(self) -> None:
         if self.mixed_precision not in MIXED_PRECISION:
@@ -283,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     raw: Wav2Vec2ForCTC = accelerator.unwrap_model(model)
     state = TrainState()
+    prior = LabelPrior(raw.config.vocab_size)
     accelerator.register_for_checkpointing(state)
+    accelerator.register_for_checkpointing(prior)
     if args.resume_from_checkpoint:
         checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint)
         if checkpoint is None:
@@ -330,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         for batch in loader:
             with accelerator.accumulate(model):
                 mask = batch["attention_mask"] if use_mask else None
-                loss = ctc_loss(raw, model(batch["input_values"], attention_mask=mask).logits, batch)
+                logits = model(batch["input_values"], attention_mask=mask).logits
+                loss = ctc_loss(raw, logits, batch, log_prior=prior.log_prior, prior_weight=args.label_prior_weight)
+                if args.label_prior_weight > 0:
+                    prior.accumulate(logits, output_lengths(raw, batch["input_lengths"]))
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and args.max_grad_norm > 0:
                     accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
@@ -347,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
             state.seconds += now - clock
             clock = now
             progress.update(1)
+            if args.label_prior_weight > 0 and state.step % args.label_prior_steps == 0:
+                sums = accelerator.reduce(prior.sums.to(accelerator.device), reduction="sum").cpu()
+                frames = accelerator.reduce(torch.tensor(prior.frames, device=accelerator.device), reduction="sum")
+                prior.update(sums, int(frames))
             if state.step % args.logging_steps == 0:
                 mean_loss = accelerator.reduce(running / counted, reduction="mean").item()
                 running, counted = torch.zeros((), device=accelerator.device), 0
@@ -384,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_hours": data.report.train_hours,
     }
     accelerator.wait_for_everyone()
+    if args.label_prior_weight > 0:
+        raw.config.label_log_prior = [round(v, 4) for v in prior.log_prior.tolist()]
     raw.save_pretrained(output_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
     if accelerator.is_main_process:
         processor.save_pretrained(output_dir)

@@ -169,3 +169,11 @@ def test_two_processes_with_accelerate_launch(corpus, tmp_path):
                     "--report_to", "none", launcher=launcher)  # fmt: skip
     assert results["num_processes"] == 2 and results["total_batch_size"] == 4 and results["steps"] == 4
     assert Wav2Vec2ForCTC.from_pretrained(tmp_path).config.vocab_size == len(symbols)
+
+
+def test_label_prior_training_saves_the_estimated_prior(corpus, tmp_path):
+    train(corpus, tmp_path, "--max_steps", "4", "--eval_steps", "4", "--save_steps", "0", "--report_to", "none",
+          "--label_prior_weight", "0.3", "--label_prior_steps", "2")  # fmt: skip
+    prior = torch.tensor(Wav2Vec2ForCTC.from_pretrained(tmp_path).config.label_log_prior).exp()
+    assert prior.shape == (len(symbols),) and abs(prior.sum().item() - 1) < 1e-2
+    assert prior.max() > 2 / len(symbols)  # estimated from the model's posteriors, not the uniform start
