@@ -33,6 +33,9 @@ the symbols (blanks left out) that got a single mel frame.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -103,6 +106,19 @@ def matcha_spans(
     return out_starts, out_ends
 
 
+@contextmanager
+def one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Run torch on one CPU thread (no effect on GPU): ASRCNN's mel and decoder steps are tiny ops that gain
+    nothing from intra-op threads, which on a busy machine spend their time waiting for each other (3x slower)."""
+    previous = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def asrcnn_align(
     model: ASRCNN,
     wavs: list[np.ndarray],
@@ -122,32 +138,33 @@ def asrcnn_align(
     for ids in token_ids:
         check_token_ids(ids, model.n_token)
     device = next(model.parameters()).device
-    results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(wavs)
-    rows, mels, texts = [], [], []
-    for row, (wav, ids, n_mel) in enumerate(zip(wavs, token_ids, n_mel_frames, strict=True)):
-        text = model_text(ids, add_blank)
-        padded = np.pad(np.asarray(wav, dtype=np.float32), pad_samples)
-        n_frames = encoder_frames(len(padded))
-        if len(text) > n_frames or len(ids) > n_mel or len(padded) < MIN_SAMPLES:
-            results[row] = AlignmentError(
-                f"audio too short for its tokens: {len(text)} ASR tokens for {n_frames} frames of 25 ms, "
-                f"{len(ids)} Matcha tokens for {n_mel} mel frames"
-            )
-            continue
-        rows.append(row)
-        mels.append(asr_mel(padded, device))
-        texts.append(text)
-    if not rows:
+    with one_cpu_thread(device):
+        results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(wavs)
+        rows, mels, texts = [], [], []
+        for row, (wav, ids, n_mel) in enumerate(zip(wavs, token_ids, n_mel_frames, strict=True)):
+            text = model_text(ids, add_blank)
+            padded = np.pad(np.asarray(wav, dtype=np.float32), pad_samples)
+            n_frames = encoder_frames(len(padded))
+            if len(text) > n_frames or len(ids) > n_mel or len(padded) < MIN_SAMPLES:
+                results[row] = AlignmentError(
+                    f"audio too short for its tokens: {len(text)} ASR tokens for {n_frames} frames of 25 ms, "
+                    f"{len(ids)} Matcha tokens for {n_mel} mel frames"
+                )
+                continue
+            rows.append(row)
+            mels.append(asr_mel(padded, device))
+            texts.append(text)
+        if not rows:
+            return results
+        batch, lengths = pad_mels(mels)
+        attentions = attention_matrices(model, batch, lengths, texts, attention_rows)
+        for row, attention, path in zip(rows, attentions, batched_mas(attentions), strict=True):
+            owner = torch.repeat_interleave(torch.arange(len(path)), path).to(attention.device)
+            picked = attention[owner, torch.arange(len(owner), device=attention.device)]
+            mean_log_prob = float(picked.clamp_min(1e-12).log().mean())
+            starts, ends = _spans(path, pad_samples / SAMPLE_RATE, len(wavs[row]) / SAMPLE_RATE)
+            starts, ends = matcha_spans(starts, ends, add_blank, blank_share)
+            durations = durations_from_intervals(starts, ends, n_mel_frames[row], frame_seconds())
+            symbol_durations = durations[1::2] if add_blank else durations
+            results[row] = Alignment(durations, mean_log_prob, float((symbol_durations == 1).float().mean()))
         return results
-    batch, lengths = pad_mels(mels)
-    attentions = attention_matrices(model, batch, lengths, texts, attention_rows)
-    for row, attention, path in zip(rows, attentions, batched_mas(attentions), strict=True):
-        owner = torch.repeat_interleave(torch.arange(len(path)), path).to(attention.device)
-        picked = attention[owner, torch.arange(len(owner), device=attention.device)]
-        mean_log_prob = float(picked.clamp_min(1e-12).log().mean())
-        starts, ends = _spans(path, pad_samples / SAMPLE_RATE, len(wavs[row]) / SAMPLE_RATE)
-        starts, ends = matcha_spans(starts, ends, add_blank, blank_share)
-        durations = durations_from_intervals(starts, ends, n_mel_frames[row], frame_seconds())
-        symbol_durations = durations[1::2] if add_blank else durations
-        results[row] = Alignment(durations, mean_log_prob, float((symbol_durations == 1).float().mean()))
-    return results
