@@ -1,7 +1,8 @@
 """The two aligners the extraction CLI drives, behind one small interface.
 
-Each backend reads a wav the way its model wants it and turns a batch of (audio, Matcha token ids,
-mel frame count) into ``Alignment`` results on Matcha's hop-256 grid:
+Each backend reads a wav the way its model wants it (from Matcha's 24 kHz mono wav; silence is an
+``AudioError``) and turns a batch of (audio, Matcha token ids, mel frame count) into ``Alignment``
+results on Matcha's hop-256 grid:
 
 - ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align``);
 - ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``matcha.utils.ASR.align``).
@@ -22,7 +23,7 @@ from aligner.scores import NOMINAL_OFFSET_SECONDS
 from aligner.timing import frame_seconds
 from matcha.utils.ASR.align import asrcnn_align, check_token_ids
 from matcha.utils.ASR.checkpoint import load_asrcnn
-from matcha.utils.audio import SAMPLE_RATE, load_wav
+from matcha.utils.audio import SAMPLE_RATE, load_wav, require_audible
 
 CALIBRATION_FILE = "alignment.json"
 
@@ -50,7 +51,9 @@ class Wav2Vec2Aligner:
         """Every Matcha symbol has a row in the CTC head: nothing to check."""
 
     def read_audio(self, path: Path) -> np.ndarray:
-        """16 kHz, normalised as the feature extractor does."""
+        """16 kHz, normalised as the feature extractor does (as in training), once the 24 kHz wav has
+        passed ``load_wav``'s checks and is not silent (normalising would blow silence up to noise)."""
+        require_audible(load_wav(path, SAMPLE_RATE), path)
         return load_audio(path, self.extractor)
 
     def align(
@@ -78,8 +81,8 @@ class ASRCNNAligner:
         check_token_ids(token_ids, self.model.n_token)
 
     def read_audio(self, path: Path) -> np.ndarray:
-        """24 kHz, as StyleTTS2 reads it."""
-        return load_wav(path, SAMPLE_RATE)
+        """24 kHz, as StyleTTS2 reads it; silence refused."""
+        return require_audible(load_wav(path, SAMPLE_RATE), path)
 
     def align(
         self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]

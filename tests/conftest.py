@@ -1,11 +1,19 @@
-"""Shared fixtures: a small demo corpus with its mels, built once per test session."""
+"""Shared fixtures: a small demo corpus with its mels, built once per test session, private copies of
+it, and an untrained aligner with tiny.yaml's architecture."""
 
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
+import yaml
 
 from aligner.demo_corpus import build_corpus
+from aligner.model import ModelArguments, build_model
+from aligner.vocab import build_processor
 from matcha.utils.precompute_corpus import precompute
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +24,24 @@ def demo_corpus(tmp_path_factory) -> Path:
     written, _, failures = precompute(root)
     assert written == 16 and not failures
     return root
+
+
+@pytest.fixture()
+def corpus(demo_corpus, tmp_path) -> Path:
+    """A private copy of the demo corpus (runs write into it)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(demo_corpus, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory) -> Path:
+    """tiny.yaml's architecture, untrained, saved as extraction loads it."""
+    config = yaml.safe_load((REPO / "configs/aligner/tiny.yaml").read_text())
+    torch.manual_seed(0)
+    model = build_model(ModelArguments(model_config=config["model_config"]))
+    model.config.ctc_targets = "phones"
+    folder = tmp_path_factory.mktemp("aligner")
+    model.save_pretrained(folder)
+    build_processor().save_pretrained(folder)
+    return folder

@@ -101,7 +101,13 @@ def test_two_events_at_one_sample_give_a_zero_length_phone_and_pauses_merge():
     samples = np.ones(1000, np.int16)
     segs = dc.phone_segments(events, samples, 22050)
     assert [(s.label, s.start, s.end) for s in segs] == [
-        ("", 0, 100), ("k", 100, 300), ("ʁ", 300, 500), ("w", 500, 500), ("ˈa", 500, 900), ("", 900, 1000)]
+        ("", 0, 100),
+        ("k", 100, 300),
+        ("ʁ", 300, 500),
+        ("w", 500, 500),
+        ("ˈa", 500, 900),
+        ("", 900, 1000),
+    ]
     assert all(a.end == b.start for a, b in zip(segs, segs[1:], strict=False))
 
 
@@ -115,11 +121,20 @@ def test_silence_before_a_stop_is_its_closure_elsewhere_a_pause_or_a_release_gap
     samples[200:300] = 0  # end of "ə", before the stop "t"
     samples[400:450] = 0  # end of "t", inside the word, before "ɪ": release gap
     samples[600:700] = 0  # end of "ɪ", before "s" of the next word: pause
-    events = [Event(EVENT_WORD, 0, 1, 1), *phone_events(("ə", 0), ("t", 300), ("ɪ", 450)),
-              Event(EVENT_WORD, 700, 3, 1), *phone_events(("s", 700))]
+    events = [
+        Event(EVENT_WORD, 0, 1, 1),
+        *phone_events(("ə", 0), ("t", 300), ("ɪ", 450)),
+        Event(EVENT_WORD, 700, 3, 1),
+        *phone_events(("s", 700)),
+    ]
     segs = dc.attach_silent_gaps(dc.event_segments(events, 1000), samples, min_gap=10)
     assert [(s.label, s.start, s.end) for s in segs] == [
-        ("ə", 0, 200), ("t", 200, 450), ("ɪ", 450, 600), ("", 600, 700), ("s", 700, 1000)]
+        ("ə", 0, 200),
+        ("t", 200, 450),
+        ("ɪ", 450, 600),
+        ("", 600, 700),
+        ("s", 700, 1000),
+    ]
 
 
 def test_real_stop_closures_belong_to_the_stop(synth):

@@ -1,7 +1,6 @@
 """Duration extraction end to end on the demo corpus, with a small untrained aligner saved locally."""
 
 import csv
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,39 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from aligner.align import align, batched_mas
-from aligner.model import ModelArguments, build_model
 from aligner.scores import score_matrix, to_frame_grid
-from aligner.vocab import build_processor
 from matcha.text import SPACE_ID, symbol_to_id, text_to_sequence
 from matcha.utils.durations import load_durations
 from matcha.utils.extract_durations import main
 from matcha.utils.precompute_corpus import mel_path, read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """tiny.yaml's architecture, untrained, saved as extraction loads it."""
-    config = yaml.safe_load((REPO / "configs/aligner/tiny.yaml").read_text())
-    torch.manual_seed(0)
-    model = build_model(ModelArguments(model_config=config["model_config"]))
-    model.config.ctc_targets = "phones"
-    folder = tmp_path_factory.mktemp("aligner")
-    model.save_pretrained(folder)
-    build_processor().save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture()
-def corpus(demo_corpus, tmp_path) -> Path:
-    """A private copy of the demo corpus (runs write into it)."""
-    target = tmp_path / "corpus"
-    shutil.copytree(demo_corpus, target)
-    return target
 
 
 def run(corpus: Path, checkpoint: Path, *extra: str) -> int:

@@ -61,3 +61,23 @@ def test_malformed_metadata_names_file_line_and_cause(tmp_path, content, message
     with pytest.raises(MetadataError, match=message) as error:
         read_metadata(tmp_path)
     assert "metadata.csv:" in str(error.value)
+
+
+def test_problems_are_collected_instead_of_raised_when_asked(tmp_path):
+    (tmp_path / "metadata.csv").write_bytes(
+        b"0/0001|0|en-us|Hello\n0/0002|x|en-us|Hi\n\n0/0001|0|en-us|Again\nbad line\n0/0003|0|de|Hallo\n"
+    )
+    problems: list[MetadataError] = []
+    utterances = read_metadata(tmp_path, problems)
+    assert [u.rel_path for u in utterances] == ["0/0001", "0/0003"]
+    assert [(p.line, p.rel_path) for p in problems] == [(2, "0/0002"), (4, None), (5, None)]
+    assert "speaker id 'x'" in str(problems[0]) and "repeats line 1" in str(problems[1])
+
+
+def test_truncated_wav_is_refused_by_name(tmp_path, capsys):
+    corpus = make_corpus(tmp_path, ["0/0001|0|en-us|Hello.", "0/0002|0|en-us|Hi."])
+    wav = corpus / "wavs" / "0" / "0002.wav"
+    wav.write_bytes(wav.read_bytes()[:5000])
+    assert main(["--corpus", str(corpus)]) == 1
+    assert f"{wav}: truncated wav" in capsys.readouterr().err
+    assert mel_path(corpus, "0/0001").exists() and not mel_path(corpus, "0/0002").exists()

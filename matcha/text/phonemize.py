@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
 import espeakng_loader
 from phonemizer.backend import EspeakBackend
@@ -48,6 +49,10 @@ _backends: dict[str, EspeakBackend] = {}
 _lock = threading.Lock()
 
 
+class UnknownLanguageError(ValueError):
+    """A language code that is neither an espeak-ng voice nor an alias of one."""
+
+
 def supported_languages() -> dict[str, str]:
     """espeak-ng voice codes accepted by ``to_phonemes`` -> voice names (aliases not included)."""
     return EspeakBackend.supported_languages()
@@ -58,7 +63,7 @@ def resolve_language(language: str) -> str:
     code = language.strip().lower().replace("_", "-")
     code = LANGUAGE_ALIASES.get(code, code)
     if code not in supported_languages():
-        raise ValueError(
+        raise UnknownLanguageError(
             f"unknown language {language!r}: not an espeak-ng voice nor one of the aliases "
             f"{sorted(LANGUAGE_ALIASES)}; see matcha.text.supported_languages()"
         )
@@ -80,6 +85,20 @@ def get_backend(language: str) -> EspeakBackend:
             )
             _backends[code] = backend
     return backend
+
+
+def unknown_languages(languages: Iterable[str]) -> dict[str, str]:
+    """The codes among ``languages`` that espeak-ng cannot phonemise, each with the reason.
+
+    Each distinct code is checked once, by loading its espeak voice (kept for later calls).
+    """
+    unknown = {}
+    for language in sorted(set(languages)):
+        try:
+            get_backend(language)
+        except (UnknownLanguageError, RuntimeError) as error:
+            unknown[language] = str(error)
+    return unknown
 
 
 def _preprocess(text: str, code: str) -> str:

@@ -23,10 +23,12 @@ WIN_LENGTH = 1024
 N_MELS = 80
 F_MIN = 0.0
 F_MAX = 8000.0
+SILENCE_PEAK = 1e-4  # a wav whose peak stays below this is silence
+UNKNOWN_DATA_SIZE = 0xFFFFFFFF  # what streaming writers put in the data chunk header
 
 
 class AudioError(ValueError):
-    """A wav that cannot be used as it is (wrong rate, channels, unreadable)."""
+    """A wav that cannot be used as it is (wrong rate, channels, unreadable, truncated, silent)."""
 
 
 @lru_cache(maxsize=8)
@@ -74,16 +76,56 @@ def n_mel_frames(n_samples: int, hop_size: int = HOP_LENGTH) -> int:
     return n_samples // hop_size
 
 
+def check_not_truncated(path: str | Path) -> None:
+    """Raise ``AudioError`` when a RIFF/WAVE file holds fewer data bytes than its header declares.
+
+    libsndfile reads such a file without complaint (it returns the samples that are there), so a
+    wav cut short by a failed copy would otherwise pass for a shorter recording. Other formats pass.
+    """
+    with open(path, "rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(0)
+        riff = handle.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return
+        while len(header := handle.read(8)) == 8:
+            declared = int.from_bytes(header[4:], "little")
+            if header[:4] == b"data":
+                available = size - handle.tell()
+                if declared != UNKNOWN_DATA_SIZE and available < declared:
+                    raise AudioError(
+                        f"{path}: truncated wav (its header declares {declared} data bytes, the file holds {available})"
+                    )
+                return
+            handle.seek(declared + declared % 2, 1)
+
+
+def wav_frames(path: str | Path, sample_rate: int = SAMPLE_RATE) -> int:
+    """Sample count of a mono wav at ``sample_rate``, from its header; ``AudioError`` naming the file
+    when it is unreadable, truncated, at another rate or not mono."""
+    try:
+        info = sf.info(str(path))
+        check_not_truncated(path)
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioError(f"{path}: cannot read the wav ({error})") from error
+    if info.channels != 1:
+        raise AudioError(f"{path}: {info.channels} channels; a mono wav is expected")
+    if info.samplerate != sample_rate:
+        raise AudioError(f"{path}: sample rate {info.samplerate} Hz, expected {sample_rate} Hz")
+    return int(info.frames)
+
+
 def load_wav(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = False) -> np.ndarray:
     """Read a mono wav as float32 in [-1, 1].
 
     A wav at another rate is an ``AudioError`` naming the file, unless ``resample`` is set
-    (then it is resampled with soxr). Stereo and unreadable files are ``AudioError`` too.
+    (then it is resampled with soxr). Stereo, truncated and unreadable files are ``AudioError`` too.
     """
     path = Path(path)
     try:
+        check_not_truncated(path)
         audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as error:
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
         raise AudioError(f"{path}: cannot read the wav ({error})") from error
     if audio.shape[1] != 1:
         raise AudioError(f"{path}: {audio.shape[1]} channels; a mono wav is expected")
@@ -94,4 +136,12 @@ def load_wav(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = 
         import soxr
 
         audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)
+    return audio
+
+
+def require_audible(audio: np.ndarray, path: str | Path, min_peak: float = SILENCE_PEAK) -> np.ndarray:
+    """``audio`` itself, or an ``AudioError`` naming ``path`` when it is silent (peak below ``min_peak``)."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak < min_peak:
+        raise AudioError(f"{path}: silent audio (peak amplitude {peak:.2g}, below {min_peak:g})")
     return audio

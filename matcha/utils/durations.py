@@ -9,11 +9,16 @@ log(1e-8), a wrong sum cuts or starves frames, so all of it is checked before a 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+# atomic_write's temporary files: ".{name}." + tempfile's 8 random characters + ".tmp"
+TEMPORARY_SUFFIX = ".tmp"
+TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))
 
 
 class DurationError(ValueError):
@@ -50,7 +55,7 @@ def atomic_write(path: str | Path, write) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -58,6 +63,18 @@ def atomic_write(path: str | Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed ``atomic_write`` left anywhere under ``folder``; returns them.
+
+    Only names of ``atomic_write``'s pattern (``.{name}.XXXXXXXX.tmp``) are touched. No other process
+    may be writing into ``folder`` meanwhile: its temporary files would go too.
+    """
+    stale = [path for path in Path(folder).rglob(f"*{TEMPORARY_SUFFIX}") if TEMPORARY_NAME.fullmatch(path.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def save_durations(path: str | Path, durations: torch.Tensor) -> None:

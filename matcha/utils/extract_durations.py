@@ -11,12 +11,24 @@ token (blanks scored by the CTC blank), is aligned by monotonic alignment search
 checked (one per token, each >= 1, sum = mel frames) and written atomically to
 CORPUS/durations/{rel_path}.pt, where Matcha loads them with load_durations: True.
 
-Stops, naming the utterance: a missing mel, an unknown IPA symbol. Every other failure (unreadable
-wav, audio too short for its tokens, ...) is reported by name and counted, and the exit status is 1
-when anything failed. Existing outputs are skipped unless --overwrite, so a killed run resumes.
-Beside the durations, alignment_summary.csv scores every utterance (mean log-posterior along the
-path, share of tokens squeezed to one frame, longest token); the least confident utterances are
-listed at the end: their text may not match their audio.
+Stops with exit status 2 before anything is written, naming the utterance, file or folder: a missing
+mel, an unknown IPA symbol, two utterances sharing one --format npy file, a missing metadata.csv, an
+output folder that is not writable, a checkpoint that is missing, incomplete or over another vocabulary.
+
+Skips and counts an utterance, naming it and the cause (a failed row of alignment_summary.csv, listed at
+the end; exit status 1), writing nothing for it: a metadata.csv line that breaks the format (wrong
+field count, bad rel_path, speaker id not an integer, not UTF-8, repeated rel_path, empty text; its
+rel_path column is metadata.csv:LINE where the line has no usable rel_path), a language espeak-ng does
+not know, a text without phonemes, a mel that is not 80 x frames or holds NaN/inf, a wav that is
+unreadable, truncated, not mono or not 24 kHz (Matcha's rate: convert it, then recompute its mel), a
+mel whose frame count differs from floor(wav samples / 256) by more than one, silent audio, audio too
+short for its tokens.
+
+Existing outputs are skipped unless --overwrite, so a killed run resumes when the same command is run
+again: it removes the temporary files the killed run left and keeps its summary rows. Two runs must
+not write into the same output folder at once. Beside the durations, alignment_summary.csv scores
+every utterance (mean log-posterior along the path, share of tokens squeezed to one frame, longest
+token); the least confident utterances are listed at the end: their text may not match their audio.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ import argparse
 import csv
 import io
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -40,14 +53,29 @@ from aligner.backends import ASRCNNAligner, Wav2Vec2Aligner
 from aligner.posteriors import DEFAULT_CHECKPOINT, CheckpointError
 from aligner.textgrid import write_textgrid
 from aligner.timing import frame_seconds
-from matcha.text import UnknownSymbolError, intersperse, phonemes_to_ids, symbols, to_phonemes_multilingual
+from matcha.text import (
+    UnknownSymbolError,
+    intersperse,
+    is_phone_symbol,
+    phonemes_to_ids,
+    symbols,
+    to_phonemes_multilingual,
+)
+from matcha.text.phonemize import unknown_languages
 from matcha.utils.ASR.align import ATTENTION_ROWS
 from matcha.utils.ASR.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
 from matcha.utils.ASR.checkpoint import DEFAULT_CONFIG as ASR_DEFAULT_CONFIG
 from matcha.utils.ASR.checkpoint import ASRCheckpointError
-from matcha.utils.audio import AudioError
-from matcha.utils.durations import DurationError, atomic_write, save_durations, save_npy, validate_durations
-from matcha.utils.precompute_corpus import MetadataError, mel_path, read_metadata, wav_path
+from matcha.utils.audio import HOP_LENGTH, N_MELS, AudioError, n_mel_frames, wav_frames
+from matcha.utils.durations import (
+    DurationError,
+    atomic_write,
+    remove_temporaries,
+    save_durations,
+    save_npy,
+    validate_durations,
+)
+from matcha.utils.precompute_corpus import MetadataError, Utterance, mel_path, read_metadata, wav_path
 
 SUMMARY_NAME = "alignment_summary.csv"
 SUMMARY_FIELDS = (
@@ -61,10 +89,16 @@ SUMMARY_FIELDS = (
     "longest_symbol",
     "message",
 )
+METADATA_KEY = "metadata.csv:"  # summary key of a metadata.csv line without a usable rel_path, + line number
+RECOMPUTE_HINT = "delete the mel and rerun python -m matcha.utils.precompute_corpus"
 
 
 class ExtractionError(RuntimeError):
-    """A problem that stops the whole run (missing mel, unknown symbol, bad checkpoint)."""
+    """A problem that stops the whole run (missing mel, unknown symbol, output folder not writable)."""
+
+
+class UtteranceError(ValueError):
+    """A problem with one utterance's files: it is skipped and counted."""
 
 
 @dataclass(frozen=True)
@@ -79,64 +113,178 @@ class Job:
     out: Path
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a run has to do: ``jobs`` (longest first), how many outputs already exist, and the
+    summary rows of the utterances skipped while planning."""
+
+    jobs: list[Job]
+    existing: int
+    failed: list[dict]
+
+
 def output_path(out_dir: Path, rel_path: str, fmt: str) -> Path:
     """``out_dir/{rel_path}.pt``, or upstream Matcha's ``out_dir/<wav stem>.npy`` for ``npy``."""
     return out_dir / f"{rel_path}.pt" if fmt == "pt" else out_dir / f"{Path(rel_path).name}.npy"
 
 
-def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite: bool) -> tuple[list[Job], int]:
-    """Jobs still to do (longest first) and how many outputs already exist; stops on a missing mel or
-    an unknown symbol, naming the utterance."""
-    utterances = read_metadata(corpus)
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+def failed_row(key: str, message: str, tokens: int | str = "", frames: int | str = "") -> dict:
+    """A failed line of alignment_summary.csv (``key``: a rel_path, or ``metadata.csv:LINE``)."""
+    return {"rel_path": key, "status": "failed", "tokens": tokens, "frames": frames, "message": message}
+
+
+def metadata_row(error: MetadataError) -> dict:
+    """The failed row of a metadata.csv line, keyed by its rel_path where usable."""
+    return failed_row(error.rel_path or f"{METADATA_KEY}{error.line}", str(error))
+
+
+def mel_frames(path: Path) -> int:
+    """Frame count of a mel, which must be a finite [80, frames] array; ``UtteranceError`` otherwise."""
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise UtteranceError(f"cannot read the mel {path} ({error}); {RECOMPUTE_HINT}") from error
+    if mel.ndim != 2 or mel.shape[0] != N_MELS:
+        raise UtteranceError(f"mel {path} has shape {mel.shape}, not {N_MELS} x frames; {RECOMPUTE_HINT}")
+    if not np.isfinite(mel).all():
+        raise UtteranceError(f"mel {path} holds NaN or infinite values; {RECOMPUTE_HINT}")
+    return int(mel.shape[1])
+
+
+def check_wav(wav: Path, mel: Path, n_frames: int) -> None:
+    """The wav is readable, whole, mono, 24 kHz, and its length gives the mel's frame count within one
+    frame; ``AudioError`` or ``UtteranceError`` naming the file otherwise."""
+    samples = wav_frames(wav)
+    expected = n_mel_frames(samples)
+    if abs(expected - n_frames) > 1:
+        raise UtteranceError(
+            f"mel {mel} has {n_frames} frames but wav {wav} has {samples} samples, which give "
+            f"floor({samples} / {HOP_LENGTH}) = {expected}; {RECOMPUTE_HINT}"
+        )
+
+
+def plan_job(corpus: Path, utterance: Utterance, ipa: str, out: Path, add_blank: bool, overwrite: bool) -> Job | None:
+    """The job of one utterance, None when its output exists; ``ExtractionError`` on a missing mel or an
+    unknown symbol (the run stops), ``UtteranceError``/``AudioError`` on a problem that skips it."""
+    where = f"utterance {utterance.rel_path}"
+    try:
+        ids = phonemes_to_ids(ipa, utterance.text)
+    except UnknownSymbolError as error:
+        raise ExtractionError(f"{where}: {error}") from error
+    if not any(is_phone_symbol(symbol) for symbol in ipa):
+        raise UtteranceError(f"text {utterance.text!r} gives no phonemes (espeak IPA {ipa!r})")
+    mel = mel_path(corpus, utterance.rel_path)
+    if not mel.is_file():
+        raise ExtractionError(
+            f"{where}: mel {mel} is missing; run python -m matcha.utils.precompute_corpus --corpus {corpus}"
+        )
+    if out.exists() and not overwrite:
+        return None
+    n_frames = mel_frames(mel)
+    wav = wav_path(corpus, utterance.rel_path)
+    check_wav(wav, mel, n_frames)
+    token_ids = intersperse(ids) if add_blank else ids
+    return Job(utterance.rel_path, ipa, token_ids, n_frames, wav, out)
+
+
+def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite: bool) -> Plan:
+    """Read the corpus and decide what to do; stops (``ExtractionError``) on a missing mel, an unknown
+    symbol or two utterances sharing an output, naming them; any other problem skips the utterance."""
+    problems: list[MetadataError] = []
+    utterances = read_metadata(corpus, problems)
+    failed = [metadata_row(problem) for problem in problems]
+    unknown = unknown_languages(u.language for u in utterances)
+    failed += [failed_row(u.rel_path, unknown[u.language]) for u in utterances if u.language in unknown]
+    known = [u for u in utterances if u.language not in unknown]
+    ipas = to_phonemes_multilingual([u.text for u in known], [u.language for u in known])
     jobs, existing, outputs = [], 0, {}
-    for utterance, ipa in zip(utterances, ipas, strict=True):
-        where = f"utterance {utterance.rel_path}"
-        try:
-            ids = phonemes_to_ids(ipa, utterance.text)
-        except UnknownSymbolError as error:
-            raise ExtractionError(f"{where}: {error}") from error
-        mel = mel_path(corpus, utterance.rel_path)
-        if not mel.is_file():
-            raise ExtractionError(
-                f"{where}: mel {mel} is missing; run python -m matcha.utils.precompute_corpus --corpus {corpus}"
-            )
+    for utterance, ipa in zip(known, ipas, strict=True):
         out = output_path(out_dir, utterance.rel_path, fmt)
         if out in outputs:
+            where = f"utterance {utterance.rel_path}"
             raise ExtractionError(f"{where}: writes {out} like {outputs[out]} (--format npy keeps only the wav stem)")
         outputs[out] = utterance.rel_path
-        if out.exists() and not overwrite:
-            existing += 1
+        try:
+            job = plan_job(corpus, utterance, ipa, out, add_blank, overwrite)
+        except (UtteranceError, AudioError) as error:
+            failed.append(failed_row(utterance.rel_path, str(error)))
             continue
-        n_frames = int(np.load(mel, mmap_mode="r").shape[1])
-        token_ids = intersperse(ids) if add_blank else ids
-        jobs.append(Job(utterance.rel_path, ipa, token_ids, n_frames, wav_path(corpus, utterance.rel_path), out))
-    return sorted(jobs, key=lambda job: -job.n_frames), existing
+        if job is None:
+            existing += 1
+        else:
+            jobs.append(job)
+    return Plan(sorted(jobs, key=lambda job: -job.n_frames), existing, failed)
 
 
-def write_durations(job: Job, durations: torch.Tensor, fmt: str) -> None:
-    """Check the contract, then write ``job.out`` atomically (int64 .pt, or upstream's .npy)."""
-    checked = validate_durations(durations, len(job.token_ids), job.n_frames, name=job.rel_path)
+def check_symbols(jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner) -> None:
+    """Stop, naming the utterance, on a token the aligner's checkpoint has no symbol for."""
+    for job in jobs:
+        try:
+            aligner.check(job.token_ids)
+        except UnknownSymbolError as error:
+            raise ExtractionError(f"utterance {job.rel_path}: {error}") from error
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and write a temporary file into it; ``ExtractionError`` naming it when that fails."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ExtractionError(f"output folder {folder} is not writable ({error})") from error
+
+
+def save_output(job: Job, durations: torch.Tensor, fmt: str) -> None:
+    """Write checked durations to ``job.out`` atomically (int64 .pt, or upstream's .npy)."""
     if fmt == "pt":
-        save_durations(job.out, checked)
+        save_durations(job.out, durations)
     else:
-        save_npy(job.out, checked.numpy())
+        save_npy(job.out, durations.numpy())
 
 
 def summary_row(job: Job, alignment: Alignment | None, message: str = "") -> dict:
     """One line of alignment_summary.csv."""
-    row = {"rel_path": job.rel_path, "tokens": len(job.token_ids), "frames": job.n_frames, "message": message}
     if alignment is None:
-        return row | {"status": "failed"}
+        return failed_row(job.rel_path, message, len(job.token_ids), job.n_frames)
     durations = alignment.durations
     longest = int(durations.argmax())
-    return row | {
+    return {
+        "rel_path": job.rel_path,
         "status": "ok",
+        "tokens": len(job.token_ids),
+        "frames": job.n_frames,
         "mean_log_prob": f"{alignment.mean_log_prob:.4f}",
         "min_share": f"{alignment.min_share:.4f}",
         "longest_frames": int(durations[longest]),
         "longest_symbol": symbols[job.token_ids[longest]],
+        "message": message,
     }
+
+
+class Journal:
+    """A process's summary rows, appended to its part file as they come, so a killed run keeps them."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "w", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.handle, fieldnames=SUMMARY_FIELDS)
+        self.writer.writeheader()
+
+    def add(self, row: dict) -> None:
+        """Append one row and flush it to the file."""
+        self.writer.writerow(row)
+        self.handle.flush()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.handle.close()
+
+
+def part_path(out_dir: Path, process_index: int) -> Path:
+    """The journal of one process."""
+    return out_dir / f".{SUMMARY_NAME}.part{process_index}"
 
 
 class StageTimer:
@@ -159,51 +307,72 @@ def make_aligner(args: argparse.Namespace, device: torch.device) -> Wav2Vec2Alig
     return Wav2Vec2Aligner(args.checkpoint or DEFAULT_CHECKPOINT, device, args.method, args.offset_ms)
 
 
+def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, journal: Journal) -> None:
+    """Journal one alignment, then write its files; a failure is only journaled.
+
+    The row goes first: a run killed between the two has no file for it, so a rerun redoes it.
+    """
+    if isinstance(result, AlignmentError):
+        journal.add(summary_row(job, None, str(result)))
+        return
+    try:
+        durations = validate_durations(result.durations, len(job.token_ids), job.n_frames, name=job.rel_path)
+    except DurationError as error:
+        journal.add(summary_row(job, None, str(error)))
+        return
+    journal.add(summary_row(job, result))
+    if args.textgrid:
+        grid = args.corpus / "textgrids" / f"{job.rel_path}.TextGrid"
+        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds())
+    save_output(job, durations, args.format)
+
+
 def run_jobs(
-    jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner, args: argparse.Namespace, show_progress: bool
-) -> tuple[list[dict], StageTimer]:
-    """Align ``jobs`` in batches and write their outputs; returns summary rows and stage timings."""
-    seconds = frame_seconds()
-    rows, timer = [], StageTimer()
+    jobs: list[Job],
+    aligner: Wav2Vec2Aligner | ASRCNNAligner,
+    args: argparse.Namespace,
+    journal: Journal,
+    show_progress: bool,
+) -> StageTimer:
+    """Align ``jobs`` in batches, journal their summary rows and write their outputs; returns stage timings."""
+    timer = StageTimer()
     bar = tqdm(total=len(jobs), desc="durations", unit="utt", disable=not show_progress)
     for first in range(0, len(jobs), args.batch_size):
+        chunk = jobs[first : first + args.batch_size]
         batch, audios = [], []
         start = time.perf_counter()
-        for job in jobs[first : first + args.batch_size]:
+        for job in chunk:
             try:
                 audios.append(aligner.read_audio(job.wav))
                 batch.append(job)
             except AudioError as error:
-                rows.append(summary_row(job, None, str(error)))
+                journal.add(summary_row(job, None, str(error)))
         start = timer.add("audio", start)
         if batch:
             results = aligner.align(audios, [j.token_ids for j in batch], [j.n_frames for j in batch])
             start = timer.add("align", start)
             for job, result in zip(batch, results, strict=True):
-                if isinstance(result, AlignmentError):
-                    rows.append(summary_row(job, None, str(result)))
-                    continue
-                try:
-                    write_durations(job, result.durations, args.format)
-                except DurationError as error:
-                    rows.append(summary_row(job, None, str(error)))
-                    continue
-                if args.textgrid:
-                    grid = args.corpus / "textgrids" / f"{job.rel_path}.TextGrid"
-                    write_textgrid(grid, job.ipa, result.durations.numpy(), seconds)
-                rows.append(summary_row(job, result))
+                record_result(job, result, args, journal)
             timer.add("write", start)
-        bar.update(len(jobs[first : first + args.batch_size]))
+        bar.update(len(chunk))
     bar.close()
-    return rows, timer
+    return timer
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a summary or journal; a last line cut short by a killed process is left out."""
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
+    return list(csv.DictReader(io.StringIO(complete, newline="")))
 
 
 def merge_summary(path: Path, parts: list[Path]) -> list[dict]:
-    """Fold this run's part files into ``path`` (rows of earlier runs kept unless redone)."""
-    rows: dict[str, dict] = {}
-    for source in ([path] if path.exists() else []) + parts:
-        with open(source, newline="", encoding="utf-8") as handle:
-            rows.update({row["rel_path"]: row for row in csv.DictReader(handle)})
+    """Fold journals into the summary ``path`` and delete them; rows of earlier runs are kept unless
+    redone, except those of metadata.csv lines, which every run reports afresh."""
+    earlier = read_rows(path) if path.exists() else []
+    rows = {row["rel_path"]: row for row in earlier if not row["rel_path"].startswith(METADATA_KEY)}
+    for part in parts:
+        rows.update({row["rel_path"]: row for row in read_rows(part)})
     write_summary(path, [rows[key] for key in sorted(rows)])
     for part in parts:
         part.unlink()
@@ -211,12 +380,25 @@ def merge_summary(path: Path, parts: list[Path]) -> list[dict]:
 
 
 def write_summary(path: Path, rows: list[dict]) -> None:
-    """Summary rows as CSV, written atomically (a process's part file, or the merged summary)."""
+    """Summary rows as CSV, written atomically."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
     atomic_write(path, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
+
+
+def recover(out_dir: Path, folders: list[Path]) -> None:
+    """Clean up after a killed run: fold its journals into the summary, delete its temporary files."""
+    journals = sorted(out_dir.glob(f".{SUMMARY_NAME}.part*"))
+    if journals:
+        merge_summary(out_dir / SUMMARY_NAME, journals)
+    removed = [path for folder in folders for path in remove_temporaries(folder)]
+    if journals or removed:
+        print(
+            f"resuming a killed run: {len(journals)} journal(s) kept, {len(removed)} temporary file(s) removed",
+            file=sys.stderr,
+        )
 
 
 def report(
@@ -335,31 +517,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state = PartialState()
     out_dir = args.out_dir or args.corpus / "durations"
+    folders = [out_dir, args.corpus / "textgrids"] if args.textgrid else [out_dir]
     try:
-        jobs, existing = plan_jobs(args.corpus, out_dir, args.add_blank, args.format, args.overwrite)
+        plan = plan_jobs(args.corpus, out_dir, args.add_blank, args.format, args.overwrite)
         aligner = make_aligner(args, pick_device(args.device, state))
-        for job in jobs:
-            try:
-                aligner.check(job.token_ids)
-            except UnknownSymbolError as error:
-                raise ExtractionError(f"utterance {job.rel_path}: {error}") from error
-        mine = jobs[state.process_index :: state.num_processes]
-        rows, timer = run_jobs(mine, aligner, args, state.is_main_process)
+        check_symbols(plan.jobs, aligner)
+        for folder in folders:
+            check_writable(folder)
     except (ExtractionError, MetadataError, CheckpointError, ASRCheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    part = out_dir / f".{SUMMARY_NAME}.part{state.process_index}"
-    write_summary(part, rows)
+    if state.is_main_process:
+        recover(out_dir, folders)
+    state.wait_for_everyone()
+    mine = plan.jobs[state.process_index :: state.num_processes]
+    with Journal(part_path(out_dir, state.process_index)) as journal:
+        for row in plan.failed if state.is_main_process else []:
+            journal.add(row)
+        timer = run_jobs(mine, aligner, args, journal, state.is_main_process)
     state.wait_for_everyone()
     if not state.is_main_process:
         return 0
-    merged = merge_summary(
-        out_dir / SUMMARY_NAME, [out_dir / f".{SUMMARY_NAME}.part{i}" for i in range(state.num_processes)]
-    )
+    merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
+    this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
     audio_seconds = sum(job.n_frames for job in mine) * frame_seconds()
-    print(report(merged, {job.rel_path for job in jobs}, existing, out_dir, timer, audio_seconds))
-    failed = sum(1 for row in merged if row["rel_path"] in {job.rel_path for job in jobs} and row["status"] != "ok")
-    return 1 if failed else 0
+    print(report(merged, this_run, plan.existing, out_dir, timer, audio_seconds))
+    return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,16 @@ from matcha.utils.durations import save_npy
 
 
 class MetadataError(ValueError):
-    """A metadata.csv line that does not follow the corpus format."""
+    """A metadata.csv line that does not follow the corpus format.
+
+    ``line``: its line number (None for the file as a whole); ``rel_path``: the line's rel_path when
+    it is usable (valid and not a repeat), else None.
+    """
+
+    def __init__(self, message: str, line: int | None = None, rel_path: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.rel_path = rel_path
 
 
 @dataclass(frozen=True)
@@ -47,25 +56,51 @@ class Utterance:
     text: str
 
 
-def parse_metadata_line(line: str, where: str) -> Utterance:
-    """Parse ``rel_path|spk_id|language|text``; ``where`` names the file and line in errors."""
-    fields = line.rstrip("\r\n").split("|", 3)
+def split_metadata_line(line: str, where: str, number: int) -> list[str]:
+    """The four stripped fields of ``rel_path|spk_id|language|text``, with a valid rel_path;
+    ``where`` names the file and line (number ``number``) in errors."""
+    fields = [field.strip() for field in line.rstrip("\r\n").split("|", 3)]
     if len(fields) != 4:
-        raise MetadataError(f"{where}: expected 4 fields 'rel_path|spk_id|language|text', got {len(fields)}")
-    rel_path, spk_id, language, text = (field.strip() for field in fields)
+        raise MetadataError(f"{where}: expected 4 fields 'rel_path|spk_id|language|text', got {len(fields)}", number)
+    rel_path = fields[0]
     if not rel_path or Path(rel_path).is_absolute() or ".." in Path(rel_path).parts:
-        raise MetadataError(f"{where}: rel_path {rel_path!r} must be a relative path inside the corpus")
+        raise MetadataError(f"{where}: rel_path {rel_path!r} must be a relative path inside the corpus", number)
+    return fields
+
+
+def to_utterance(fields: list[str], where: str, number: int) -> Utterance:
+    """Check the speaker id, language and text of split fields; errors name the line and its rel_path."""
+    rel_path, spk_id, language, text = fields
     if not spk_id.isdigit():
-        raise MetadataError(f"{where}: speaker id {spk_id!r} is not a non-negative integer")
+        raise MetadataError(f"{where}: speaker id {spk_id!r} is not a non-negative integer", number, rel_path)
     if not language:
-        raise MetadataError(f"{where}: empty language code")
+        raise MetadataError(f"{where}: empty language code", number, rel_path)
     if not text:
-        raise MetadataError(f"{where}: empty text")
+        raise MetadataError(f"{where}: empty text", number, rel_path)
     return Utterance(rel_path, int(spk_id), language, text)
 
 
-def read_metadata(corpus: str | Path) -> list[Utterance]:
-    """All utterances of ``corpus/metadata.csv``; a malformed line or duplicate is a ``MetadataError``."""
+def read_metadata_line(raw: bytes, where: str, number: int, seen: dict[str, int]) -> Utterance | None:
+    """Decode and parse one line (None for a blank one); ``seen`` maps the rel_paths met so far to their line."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MetadataError(f"{where}: not valid UTF-8 ({error.reason} at byte {error.start})", number) from error
+    if not line.strip():
+        return None
+    fields = split_metadata_line(line, where, number)
+    if fields[0] in seen:
+        raise MetadataError(f"{where}: rel_path {fields[0]!r} repeats line {seen[fields[0]]}", number)
+    seen[fields[0]] = number
+    return to_utterance(fields, where, number)
+
+
+def read_metadata(corpus: str | Path, problems: list[MetadataError] | None = None) -> list[Utterance]:
+    """All utterances of ``corpus/metadata.csv``.
+
+    A malformed line or a repeated rel_path raises ``MetadataError``; when ``problems`` is a list, the
+    error is appended to it instead and the line left out. A missing file always raises.
+    """
     path = Path(corpus) / "metadata.csv"
     try:
         lines = path.read_bytes().splitlines()
@@ -74,18 +109,15 @@ def read_metadata(corpus: str | Path) -> list[Utterance]:
     utterances: list[Utterance] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
-        where = f"{path}:{number}"
         try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise MetadataError(f"{where}: not valid UTF-8 ({error.reason} at byte {error.start})") from error
-        if not line.strip():
+            utterance = read_metadata_line(raw, f"{path}:{number}", number, seen)
+        except MetadataError as error:
+            if problems is None:
+                raise
+            problems.append(error)
             continue
-        utterance = parse_metadata_line(line, where)
-        if utterance.rel_path in seen:
-            raise MetadataError(f"{where}: rel_path {utterance.rel_path!r} repeats line {seen[utterance.rel_path]}")
-        seen[utterance.rel_path] = number
-        utterances.append(utterance)
+        if utterance is not None:
+            utterances.append(utterance)
     return utterances
 
 
@@ -108,8 +140,6 @@ def compute_mel(wav: str | Path, resample: bool = False) -> np.ndarray:
     """Matcha mel of one wav file as float32 [80, frames]."""
     audio = load_wav(wav, SAMPLE_RATE, resample=resample)
     return mel_spectrogram(torch.from_numpy(audio))[0].numpy().astype(np.float32)
-
-
 
 
 def precompute(corpus: str | Path, overwrite: bool = False, resample: bool = False) -> tuple[int, int, list[str]]:
