@@ -43,6 +43,23 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 		--names wav2vec2 asrcnn forced_align --report $(REPORT)/comparison
 	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
 
+# make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
+# versions); about 20 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
+# speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
+# outputs/benchmarks/ on first use), MAS per backend (CUDA ones where present), and the accuracy of
+# make demo's aligners (run make demo first; a folder it has not written is skipped with a note).
+BENCH := benchmarks/results
+BENCH_N ?= 3000
+.PHONY: bench
+bench: setup
+	$(PY) benchmarks/train_tiny.py --json $(BENCH)/train_tiny.json -- --report_to none
+	$(PY) benchmarks/extract_stages.py --n $(BENCH_N) --json $(BENCH)/extract_stages.json
+	$(PY) benchmarks/memory.py --n $(BENCH_N) --json $(BENCH)/memory.json
+	$(PY) benchmarks/mas.py --json $(BENCH)/mas.json
+	$(PY) benchmarks/accuracy.py --corpus $(DEMO) --aligner wav2vec2=$(DEMO)/durations \
+		--aligner forced_align=$(REPORT)/forced_align --aligner asrcnn=$(REPORT)/asrcnn --json $(BENCH)/accuracy.json
+	$(PY) benchmarks/report.py --results $(BENCH)
+
 test: setup
 	$(PY) -m pytest
 

@@ -6,9 +6,10 @@
 Builds the demo corpus first when the corpus folder (default outputs/benchmarks/demo-n{N}-s{SPEAKERS})
 has no metadata.csv (``python -m aligner.demo_corpus --n N --speakers SPEAKERS``), then runs
 ``aligner/train.py`` with ``--max_train_minutes`` (one process, or several through ``accelerate launch
---multi_gpu``, gloo on a CPU-only machine) and prints steps/s, wall time, the held-out PER curve and
-the peak resident memory of the training processes (summed over them). Timings depend on what else
-runs on the machine.
+--multi_gpu``, gloo on a CPU-only machine) and prints steps/s, wall time, the held-out PER curve, the
+training time to reach each PER of PER_TARGETS (as fine as the config's eval_steps) and the peak
+resident memory of the training processes (summed over them). Timings depend on what else runs on
+the machine (--json records it: date, CPU, cores, load, versions).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import time
 from pathlib import Path
 
 import psutil
+from common import ROOT, WORK, tree_rss, write_json
 
-ROOT = Path(__file__).resolve().parents[1]
+PER_TARGETS = (0.5, 0.3, 0.2, 0.15, 0.1)
 
 
 def train_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
@@ -51,13 +53,18 @@ def run_measured(command: list[str]) -> tuple[int, float, float]:
     root = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
+        peak = max(peak, tree_rss(root))
         time.sleep(0.5)
     return process.returncode, time.monotonic() - start, peak / 2**20
+
+
+def time_to_per(curve: list[dict]) -> list[dict]:
+    """For each PER of PER_TARGETS, the first evaluation at or below it (step, training seconds), else None."""
+    reached = []
+    for target in PER_TARGETS:
+        point = next((p for p in curve if p["per"] <= target), None)
+        reached.append({"per": target, "step": point and point["step"], "seconds": point and point["seconds"]})
+    return reached
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=960, help="utterances of the demo corpus to build")
     parser.add_argument("--speakers", type=int, default=8, help="speakers of the demo corpus to build")
     parser.add_argument("--corpus", type=Path, help="corpus folder (built with --n/--speakers if absent)")
-    parser.add_argument("--output_dir", type=Path, default=ROOT / "outputs" / "benchmarks" / "train_tiny")
+    parser.add_argument("--output_dir", type=Path, default=WORK / "train_tiny")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget (wall clock, evaluation excluded)")
     parser.add_argument("--processes", type=int, default=1, help="training processes")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
-    args.corpus = args.corpus or ROOT / "outputs" / "benchmarks" / f"demo-n{args.n}-s{args.speakers}"
+    args.corpus = args.corpus or WORK / f"demo-n{args.n}-s{args.speakers}"
 
     if not (args.corpus / "metadata.csv").exists():
         build = [sys.executable, "-m", "aligner.demo_corpus", "--out", str(args.corpus), "--n", str(args.n),
@@ -88,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = json.loads((args.output_dir / "train_results.json").read_text())
     figures = {
-        "command": " ".join(command),
+        "train_command": " ".join(command),
         "corpus": str(args.corpus),
         "processes": args.processes,
         "budget_minutes": args.minutes,
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_utterances": results["eval_utterances"],
         "final_per": results["final_per"],
         "per_curve": [{k: p[k] for k in ("step", "seconds", "per")} for p in results["per_curve"]],
+        "time_to_per": time_to_per(results["per_curve"]),
         "peak_rss_mib": round(peak_mib),
     }
     f = figures
@@ -120,9 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     for point in figures["per_curve"]:
         print(f"  step {point['step']:6d}  {point['seconds'] / 60:5.1f} min  PER {100 * point['per']:6.2f} %")
     print(f"final held-out PER: {100 * figures['final_per']:.2f} %")
+    print("training time to reach a held-out PER:")
+    for point in figures["time_to_per"]:
+        when = f"step {point['step']:6d}  {point['seconds'] / 60:5.1f} min" if point["step"] else "not reached"
+        print(f"  PER <= {100 * point['per']:4.0f} %: {when}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=1))
+        write_json(args.json, "train_tiny", figures)
     return 0
 
 
