@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from aligner.align import Alignment, AlignmentError, align
-from aligner.data import load_audio
+from aligner.data import model_input
 from aligner.posteriors import load_aligner, log_posteriors
 from aligner.scores import NOMINAL_OFFSET_SECONDS
 from aligner.timing import frame_seconds
@@ -53,8 +53,7 @@ class Wav2Vec2Aligner:
     def read_audio(self, path: Path) -> np.ndarray:
         """16 kHz, normalised as the feature extractor does (as in training), once the 24 kHz wav has
         passed ``load_wav``'s checks and is not silent (normalising would blow silence up to noise)."""
-        require_audible(load_wav(path, SAMPLE_RATE), path)
-        return load_audio(path, self.extractor)
+        return model_input(require_audible(load_wav(path, SAMPLE_RATE), path), SAMPLE_RATE, self.extractor)
 
     def align(
         self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]

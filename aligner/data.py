@@ -28,6 +28,7 @@ from typing import Any
 
 import datasets
 import numpy as np
+import soxr
 import torch
 from transformers import Wav2Vec2FeatureExtractor
 
@@ -161,7 +162,14 @@ def n_held_out(n: int, fraction: float, maximum: int) -> int:
 
 def load_audio(path: str | Path, feature_extractor: Wav2Vec2FeatureExtractor) -> np.ndarray:
     """Read a wav (any rate), resample it to 16 kHz and normalise it as ``feature_extractor`` does."""
-    audio = load_wav(path, SAMPLING_RATE, resample=True)
+    return model_input(load_wav(path, SAMPLING_RATE, resample=True), SAMPLING_RATE, feature_extractor)
+
+
+def model_input(audio: np.ndarray, sample_rate: int, feature_extractor: Wav2Vec2FeatureExtractor) -> np.ndarray:
+    """Audio at ``sample_rate`` resampled to 16 kHz (soxr, as ``load_wav``) and normalised as
+    ``feature_extractor`` does: what the model was trained on."""
+    if sample_rate != SAMPLING_RATE:
+        audio = soxr.resample(audio, sample_rate, SAMPLING_RATE)
     if feature_extractor.do_normalize:
         audio = feature_extractor.zero_mean_unit_var_norm([audio], attention_mask=None)[0]
     return audio.astype(np.float32)
