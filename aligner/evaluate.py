@@ -150,20 +150,29 @@ def _examples(rel_paths: list[str], n: int = 10) -> str:
     return ", ".join(rel_paths[:n]) + (" ..." if len(rel_paths) > n else "")
 
 
+def accuracy_header() -> str:
+    """Column titles of :func:`accuracy_cells`."""
+    thresholds = "".join(f"{'<=' + str(t) + 'ms':>9}" for t in THRESHOLDS_MS)
+    return f"{'utts':>6}{'bounds':>8}{thresholds}{'mean':>8}{'median':>8}{'>50ms':>8}{'bias':>8}"
+
+
+def accuracy_cells(row: dict) -> str:
+    """One row of :meth:`Evaluation.by_language` as fixed-width text under :func:`accuracy_header`."""
+    if not row["boundaries"]:
+        return f"{row['utterances']:>6}{0:>8}   (nothing scored)"
+    cells = f"{row['utterances']:>6}{row['boundaries']:>8}"
+    cells += "".join(f"{row[f'within_{t}ms']:>8.1f}%" for t in THRESHOLDS_MS)
+    cells += f"{row['mean_abs_ms']:>8.1f}{row['median_abs_ms']:>8.1f}"
+    return cells + f"{row['gross_pct']:>7.1f}%{row['mean_signed_ms']:>+8.1f}"
+
+
 def format_report(result: Evaluation) -> str:
     """The table the command prints."""
-    header = f"{'language':<9}{'utts':>6}{'bounds':>8}" + "".join(f"{'<=' + str(t) + 'ms':>9}" for t in THRESHOLDS_MS)
-    header += f"{'mean':>8}{'median':>8}{'>50ms':>8}{'bias':>8}"
-    lines = [f"durations: {result.durations_dir}  ({result.utterances} utterances)", header]
-    for language, row in result.by_language().items():
-        if not row["boundaries"]:
-            lines.append(f"{language:<9}{row['utterances']:>6}{0:>8}   (nothing scored)")
-            continue
-        line = f"{language:<9}{row['utterances']:>6}{row['boundaries']:>8}"
-        line += "".join(f"{row[f'within_{t}ms']:>8.1f}%" for t in THRESHOLDS_MS)
-        line += f"{row['mean_abs_ms']:>8.1f}{row['median_abs_ms']:>8.1f}"
-        line += f"{row['gross_pct']:>7.1f}%{row['mean_signed_ms']:>+8.1f}"
-        lines.append(line)
+    lines = [
+        f"durations: {result.durations_dir}  ({result.utterances} utterances)",
+        f"{'language':<9}{accuracy_header()}",
+    ]
+    lines += [f"{language:<9}{accuracy_cells(row)}" for language, row in result.by_language().items()]
     lines.append("(errors in ms; bias = mean signed error, positive = boundaries late)")
     checks = ", ".join(f"{check.replace('_', ' ')} {len(v)}" for check, v in result.contract.items())
     lines.append(f"contract: {checks}")

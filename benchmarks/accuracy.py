@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import RESULTS, ROOT, write_json
 
-from aligner.evaluate import THRESHOLDS_MS, evaluate
+from aligner.evaluate import accuracy_cells, accuracy_header, evaluate
 
 DEFAULT_ALIGNERS = (
     f"wav2vec2={ROOT / 'data/demo/durations'}",
@@ -46,19 +46,10 @@ def score(corpus: Path, aligners: list[tuple[str, Path]]) -> dict:
 
 def format_figures(figures: dict) -> str:
     """Overall accuracy, one line per aligner."""
-    header = f"{'aligner':<14}{'utts':>6}{'bounds':>8}" + "".join(f"{'<=' + str(t) + 'ms':>9}" for t in THRESHOLDS_MS)
-    lines = [f"corpus {figures['corpus']}", header + f"{'mean':>8}{'median':>8}{'>50ms':>8}{'bias':>8}{'contract':>10}"]
+    lines = [f"corpus {figures['corpus']}", f"{'aligner':<14}{accuracy_header()}{'contract':>10}"]
     for name, result in figures["aligners"].items():
-        row = result["accuracy"]["all"]
         broken = sum(check["count"] for check in result["contract"].values())
-        if not row["boundaries"]:
-            lines.append(f"{name:<14}{row['utterances']:>6}{0:>8}   (nothing scored){broken:>10}")
-            continue
-        line = f"{name:<14}{row['utterances']:>6}{row['boundaries']:>8}"
-        line += "".join(f"{row[f'within_{t}ms']:>8.1f}%" for t in THRESHOLDS_MS)
-        line += f"{row['mean_abs_ms']:>8.1f}{row['median_abs_ms']:>8.1f}{row['gross_pct']:>7.1f}%"
-        line += f"{row['mean_signed_ms']:>+8.1f}{broken:>10}"
-        lines.append(line)
+        lines.append(f"{name:<14}{accuracy_cells(result['accuracy']['all'])}{broken:>10}")
     lines.append("(errors in ms; bias: mean signed error, positive = late; contract: files breaking the contract)")
     return "\n".join(lines + figures["notes"])
 
