@@ -236,8 +236,10 @@ def event_segments(events: Sequence[Event], n_samples: int) -> list[Segment]:
             continue
         sample = min(max(ev.sample, 0), n_samples)
         if starts and sample < starts[-1].start:
-            raise RuntimeError(f"espeak phone events go back in time: {ev.name!r} at {sample} "
-                               f"after {starts[-1].label!r} at {starts[-1].start}")
+            raise RuntimeError(
+                f"espeak phone events go back in time: {ev.name!r} at {sample} "
+                f"after {starts[-1].label!r} at {starts[-1].start}"
+            )
         pause = is_pause(ev.name)
         starts.append(Segment(SILENCE if pause else ev.name, sample, sample, None if pause else word))
     if not starts or starts[0].start > 0:
@@ -381,8 +383,7 @@ def _timed(segments: list[Segment], rate: int, duration: float, to_end: bool = F
     out = []
     for i, seg in enumerate(segments):
         end = duration if to_end and i == len(segments) - 1 else min(seg.end / rate, duration)
-        out.append({"label": seg.label, "start": round(min(seg.start / rate, duration), 6),
-                    "end": round(end, 6)})
+        out.append({"label": seg.label, "start": round(min(seg.start / rate, duration), 6), "end": round(end, 6)})
     return out
 
 
@@ -395,13 +396,18 @@ def reference_record(item: Item, synthesis: Synthesis, n_out: int, matcha_ipa: s
     espeak_ipa = "".join(p.label for p in phones)
     setting = speaker_setting(item.speaker)
     return {
-        "rel_path": item.rel_path, "speaker": item.speaker, "language": item.language,
-        "text": item.text, "sample_rate": SAMPLE_RATE, "duration": duration,
-        "phones": _timed(phones, rate, duration, to_end=True), "words": _timed(words, rate, duration),
-        "espeak_ipa": espeak_ipa, "matcha_ipa": matcha_ipa,
+        "rel_path": item.rel_path,
+        "speaker": item.speaker,
+        "language": item.language,
+        "text": item.text,
+        "sample_rate": SAMPLE_RATE,
+        "duration": duration,
+        "phones": _timed(phones, rate, duration, to_end=True),
+        "words": _timed(words, rate, duration),
+        "espeak_ipa": espeak_ipa,
+        "matcha_ipa": matcha_ipa,
         "phones_agree": phones_agree(espeak_ipa, matcha_ipa),
-        "espeak": {"voice": VOICE_NAMES.get(item.language, item.language), **asdict(setting),
-                   "sample_rate": rate},
+        "espeak": {"voice": VOICE_NAMES.get(item.language, item.language), **asdict(setting), "sample_rate": rate},
     }
 
 
@@ -465,13 +471,13 @@ def write_corpus(root: Path, items: Sequence[Item], progress: bool = True) -> li
 
 def _same_audio(old: Path, new: Path) -> bool:
     """Whether two corpus directories have identical metadata.csv and wavs."""
-    if not (old / "metadata.csv").is_file() or not filecmp.cmp(old / "metadata.csv", new / "metadata.csv",
-                                                               shallow=False):
+    if not (old / "metadata.csv").is_file() or not filecmp.cmp(
+        old / "metadata.csv", new / "metadata.csv", shallow=False
+    ):
         return False
     rels = lambda d: sorted(p.relative_to(d / "wavs") for p in (d / "wavs").rglob("*.wav"))  # noqa: E731
     names = rels(new)
-    return rels(old) == names and all(
-        filecmp.cmp(old / "wavs" / r, new / "wavs" / r, shallow=False) for r in names)
+    return rels(old) == names and all(filecmp.cmp(old / "wavs" / r, new / "wavs" / r, shallow=False) for r in names)
 
 
 def check_target(out: Path) -> None:
@@ -498,8 +504,14 @@ def _install(staging: Path, out: Path) -> bool:
     return keep
 
 
-def build_corpus(out: Path, n: int = DEFAULT_N, seed: int = 0, languages: Sequence[str] = DEFAULT_LANGUAGES,
-                 speakers: int = DEFAULT_SPEAKERS, progress: bool = True) -> dict:
+def build_corpus(
+    out: Path,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+    languages: Sequence[str] = DEFAULT_LANGUAGES,
+    speakers: int = DEFAULT_SPEAKERS,
+    progress: bool = True,
+) -> dict:
     """Build the demo corpus into ``out``; return the summary also written to ``out/demo_corpus.json``."""
     out = Path(out)
     check_target(out)
@@ -515,8 +527,12 @@ def build_corpus(out: Path, n: int = DEFAULT_N, seed: int = 0, languages: Sequen
         shutil.rmtree(staging, ignore_errors=True)
         raise
     summary = {
-        "n": n, "seed": seed, "languages": list(languages), "speakers": speakers,
-        "sample_rate": SAMPLE_RATE, "audio_seconds": round(sum(r["duration"] for r in records), 3),
+        "n": n,
+        "seed": seed,
+        "languages": list(languages),
+        "speakers": speakers,
+        "sample_rate": SAMPLE_RATE,
+        "audio_seconds": round(sum(r["duration"] for r in records), 3),
         "agreement": agreement_by_language(records),
         "speaker_settings": {str(k): asdict(speaker_setting(k)) for k in range(speakers)},
     }
@@ -526,9 +542,11 @@ def build_corpus(out: Path, n: int = DEFAULT_N, seed: int = 0, languages: Sequen
 
 
 def _report(out: Path, summary: dict, seconds: float) -> str:
-    lines = [f"wrote {summary['n']} utterances ({summary['audio_seconds'] / 60:.1f} min of audio, "
-             f"{summary['speakers']} speakers) in {seconds:.1f} s to {out}/: metadata.csv, wavs/, "
-             f"reference/, {MARKER}"]
+    lines = [
+        f"wrote {summary['n']} utterances ({summary['audio_seconds'] / 60:.1f} min of audio, "
+        f"{summary['speakers']} speakers) in {seconds:.1f} s to {out}/: metadata.csv, wavs/, "
+        f"reference/, {MARKER}"
+    ]
     if summary["kept_derived"]:
         lines.append("audio unchanged: kept the existing mels/ and durations/")
     lines.append("phones agreeing with matcha.text.to_phonemes (ignoring spaces and punctuation):")
@@ -539,15 +557,22 @@ def _report(out: Path, summary: dict, seconds: float) -> str:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments."""
-    p = argparse.ArgumentParser(prog="python -m aligner.demo_corpus", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m aligner.demo_corpus",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", type=Path, required=True, help="corpus directory to write")
     p.add_argument("--n", type=int, default=DEFAULT_N, help=f"number of utterances (default {DEFAULT_N})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES),
-                   help="comma-separated espeak language codes (default %(default)s)")
-    p.add_argument("--speakers", type=int, default=DEFAULT_SPEAKERS,
-                   help=f"number of speakers (default {DEFAULT_SPEAKERS})")
+    p.add_argument(
+        "--languages",
+        default=",".join(DEFAULT_LANGUAGES),
+        help="comma-separated espeak language codes (default %(default)s)",
+    )
+    p.add_argument(
+        "--speakers", type=int, default=DEFAULT_SPEAKERS, help=f"number of speakers (default {DEFAULT_SPEAKERS})"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 

@@ -122,8 +122,7 @@ class _Voice(ctypes.Structure):
     ]
 
 
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                                  ctypes.POINTER(_Event))
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 @dataclass(frozen=True)
@@ -214,9 +213,16 @@ class EspeakSynth:
         lib.espeak_SetParameter.restype = ctypes.c_int
         lib.espeak_GetParameter.argtypes = [ctypes.c_int, ctypes.c_int]
         lib.espeak_GetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint),
-                                     ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.POINTER(ctypes.c_uint),
+            ctypes.c_void_p,
+        ]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.argtypes = []
         lib.espeak_Synchronize.restype = ctypes.c_int
@@ -258,14 +264,15 @@ class EspeakSynth:
         expected = VOICE_LANGUAGES.get(language, language).lower()
         _, got = self.current_voice()
         if got.lower() != expected:
-            raise EspeakError(f"voice {full!r} for language {language!r} did not take effect: "
-                              f"espeak reports language {got!r}, expected {expected!r}")
+            raise EspeakError(
+                f"voice {full!r} for language {language!r} did not take effect: "
+                f"espeak reports language {got!r}, expected {expected!r}"
+            )
         self.language = language
 
     def set_parameter(self, parameter: int, value: int) -> None:
         """``espeak_SetParameter(parameter, value, 0)``, checked (and read back)."""
-        self._check(self._lib.espeak_SetParameter(parameter, value, 0),
-                    f"espeak_SetParameter({parameter}, {value})")
+        self._check(self._lib.espeak_SetParameter(parameter, value, 0), f"espeak_SetParameter({parameter}, {value})")
         got = self._lib.espeak_GetParameter(parameter, 1)
         if got != value:
             raise EspeakError(f"espeak parameter {parameter} is {got} after setting it to {value}")
@@ -284,8 +291,7 @@ class EspeakSynth:
         data = text.encode("utf-8") + b"\0"
         buf = ctypes.create_string_buffer(data, len(data))
         uid = ctypes.c_uint(0)
-        rc = self._lib.espeak_Synth(buf, len(data), 0, POS_CHARACTER, 0, espeakCHARS_UTF8,
-                                    ctypes.byref(uid), None)
+        rc = self._lib.espeak_Synth(buf, len(data), 0, POS_CHARACTER, 0, espeakCHARS_UTF8, ctypes.byref(uid), None)
         if self._error is not None:
             raise EspeakError(f"synthesis callback failed: {self._error!r}") from self._error
         self._check(rc, "espeak_Synth")
