@@ -44,7 +44,7 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
 
 # make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
-# versions); about 20 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
+# versions); 13 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
 # speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
 # outputs/benchmarks/ on first use), MAS per backend (CUDA ones where present), and the accuracy of
 # make demo's aligners (run make demo first; a folder it has not written is skipped with a note).
