@@ -1,5 +1,5 @@
 """Shared fixtures: a small demo corpus with its mels, built once per test session, private copies of
-it, and an untrained aligner with tiny.yaml's architecture."""
+it, an untrained aligner with tiny.yaml's architecture and an untrained ASRCNN with demo.yml's."""
 
 import shutil
 from pathlib import Path
@@ -45,3 +45,17 @@ def checkpoint(tmp_path_factory) -> Path:
     model.save_pretrained(folder)
     build_processor().save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def asr_checkpoint(tmp_path_factory) -> Path:
+    """matcha/utils/ASR/demo.yml's ASRCNN, untrained, saved in StyleTTS2's checkpoint format."""
+    from matcha.utils.ASR.checkpoint import build_asrcnn, read_config, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_asrcnn(read_config(REPO / "matcha/utils/ASR/demo.yml"))
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=2)
+    path = tmp_path_factory.mktemp("asrcnn") / "epoch_00001.pth"
+    save_checkpoint(path, model, optimizer, scheduler, steps=0, epochs=1)
+    return path

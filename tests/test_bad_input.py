@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from test_extract import REPO, run
 from transformers import Wav2Vec2ForCTC
 
@@ -138,17 +137,10 @@ def test_a_bad_utterance_is_skipped_and_counted_by_name(corpus, checkpoint, caps
     assert_skipped(capsys.readouterr().out, corpus / "durations", key, [c.format(**files) for c in causes], others)
 
 
-def test_silence_is_refused_by_the_asrcnn_backend_too(corpus, tmp_path, capsys):
-    from matcha.utils.ASR.checkpoint import build_asrcnn, read_config, save_checkpoint
-
-    config = REPO / "matcha/utils/ASR/demo.yml"
-    torch.manual_seed(0)
-    model = build_asrcnn(read_config(config))
-    optimizer = torch.optim.AdamW(model.parameters())
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=2)
-    save_checkpoint(tmp_path / "asr.pth", model, optimizer, scheduler, steps=0, epochs=1)
+def test_silence_is_refused_by_the_asrcnn_backend_too(corpus, asr_checkpoint, capsys):
     rewrite_wav(corpus, np.zeros_like)
-    assert run(corpus, tmp_path / "asr.pth", "--aligner", "asrcnn", "--asr-config", str(config)) == 1
+    config = REPO / "matcha/utils/ASR/demo.yml"
+    assert run(corpus, asr_checkpoint, "--aligner", "asrcnn", "--asr-config", str(config)) == 1
     key = rel_paths(corpus)[BAD]
     others = set(rel_paths(corpus)) - {key}
     assert_skipped(capsys.readouterr().out, corpus / "durations", key, [str(bad_wav(corpus)), "silent"], others)

@@ -119,17 +119,9 @@ def test_batched_mas_equals_one_by_one_and_too_short_is_reported():
     assert "too short" in str(results[0])
 
 
-def test_asrcnn_baseline_through_the_same_cli(corpus, tmp_path, capsys):
-    from matcha.utils.ASR.checkpoint import build_asrcnn, read_config, save_checkpoint
-
-    config = REPO / "matcha/utils/ASR/demo.yml"
-    torch.manual_seed(0)
-    model = build_asrcnn(read_config(config))
-    optimizer = torch.optim.AdamW(model.parameters())
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=2)
-    save_checkpoint(tmp_path / "epoch_00001.pth", model, optimizer, scheduler, steps=0, epochs=1)
-    arguments = ["--aligner", "asrcnn", "--asr-config", str(config)]
-    assert run(corpus, tmp_path / "epoch_00001.pth", *arguments, "--out-dir", str(tmp_path / "asr")) == 0
+def test_asrcnn_baseline_through_the_same_cli(corpus, asr_checkpoint, tmp_path, capsys):
+    arguments = ["--aligner", "asrcnn", "--asr-config", str(REPO / "matcha/utils/ASR/demo.yml")]
+    assert run(corpus, asr_checkpoint, *arguments, "--out-dir", str(tmp_path / "asr")) == 0
     for utterance in read_metadata(corpus):
         durations = load_durations(tmp_path / "asr" / f"{utterance.rel_path}.pt")
         assert durations.min() >= 1 and durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
