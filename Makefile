@@ -22,12 +22,12 @@ setup: $(VENV)/.installed
 # -> calibrate its frame offset -> durations + TextGrids -> accuracy table -> comparison with
 # StyleTTS2's ASRCNN and the plain CTC forced_align baseline (report with pictures).
 $(DEMO)/metadata.csv: | setup
-	$(PY) -m aligner.demo_corpus --out $(DEMO) --n $(DEMO_N) --speakers 8
+	$(PY) -m aligner.demo.corpus --out $(DEMO) --n $(DEMO_N) --speakers 8
 
 $(ALIGNER)/model.safetensors: $(DEMO)/metadata.csv
 	$(PY) -m matcha.utils.precompute_corpus --corpus $(DEMO)
 	$(PY) aligner/train.py configs/aligner/tiny.yaml --corpus $(DEMO) --output_dir $(ALIGNER)
-	$(PY) -m aligner.calibrate --checkpoint $(ALIGNER) --corpus $(DEMO)
+	$(PY) -m aligner.evaluate.calibrate --checkpoint $(ALIGNER) --corpus $(DEMO)
 
 $(ASR)/epoch_00006.pth: $(DEMO)/metadata.csv
 	$(PY) -m matcha.utils.ASR.train --corpus $(DEMO) --config matcha/utils/ASR/demo.yml --out-dir $(ASR) --epochs 6
@@ -39,7 +39,7 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 		--out-dir $(REPORT)/forced_align
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --aligner asrcnn --checkpoint $(ASR)/epoch_00006.pth \
 		--asr-config matcha/utils/ASR/demo.yml --out-dir $(REPORT)/asrcnn
-	$(PY) -m aligner.compare --corpus $(DEMO) --durations $(DEMO)/durations $(REPORT)/asrcnn $(REPORT)/forced_align \
+	$(PY) -m aligner.evaluate.compare --corpus $(DEMO) --durations $(DEMO)/durations $(REPORT)/asrcnn $(REPORT)/forced_align \
 		--names wav2vec2 asrcnn forced_align --report $(REPORT)/comparison
 	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
 

@@ -2,7 +2,7 @@
 
     python benchmarks/accuracy.py [--corpus data/demo] [--aligner NAME=DIR ...] [--json OUT]
 
-Scores each durations folder against the corpus's true boundaries with aligner.evaluate (the figures
+Scores each durations folder against the corpus's true boundaries with aligner.evaluate.score (the figures
 of ``python -m aligner.evaluate --corpus C --durations DIR --json OUT``, overall and per language).
 The default folders are the ones ``make demo`` writes: wav2vec2 = data/demo/durations, forced_align =
 outputs/demo/forced_align, asrcnn = outputs/demo/asrcnn. A folder that is missing is skipped with a note.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import RESULTS, ROOT, write_json
 
-from aligner.evaluate import accuracy_cells, accuracy_header, evaluate
+from aligner.evaluate.score import accuracy_cells, accuracy_header, evaluate
 
 DEFAULT_ALIGNERS = (
     f"wav2vec2={ROOT / 'data/demo/durations'}",
@@ -34,7 +34,7 @@ def named_folder(text: str) -> tuple[str, Path]:
 
 
 def score(corpus: Path, aligners: list[tuple[str, Path]]) -> dict:
-    """aligner.evaluate's figures for every folder that exists, and notes on the ones skipped."""
+    """aligner.evaluate.score's figures for every folder that exists, and notes on the ones skipped."""
     results, notes = {}, []
     for name, folder in aligners:
         if not folder.is_dir():

@@ -77,7 +77,7 @@ def write_json(path: Path, benchmark: str, figures: dict) -> None:
 def demo_corpus(n: int, speakers: int, folder: Path | None = None) -> Path:
     """A demo corpus of ``n`` utterances with its mels (default folder ``outputs/benchmarks/demo-n{N}-s{S}``),
     built on the first call (about 10 s per 1000 utterances, plus the mels)."""
-    from aligner.demo_corpus import build_corpus
+    from aligner.demo.corpus import build_corpus
     from matcha.utils.precompute_corpus import precompute
 
     folder = folder or WORK / f"demo-n{n}-s{speakers}"
@@ -93,8 +93,8 @@ def demo_corpus(n: int, speakers: int, folder: Path | None = None) -> Path:
 def tiny_checkpoint(folder: Path = WORK / "tiny-untrained") -> Path:
     """configs/aligner/tiny.yaml's model, untrained (seed 0), saved where extraction loads it: its speed
     and memory are those of the trained model."""
-    from aligner.model import ModelArguments, build_model
-    from aligner.vocab import build_processor
+    from aligner.train.model import ModelArguments, build_model
+    from aligner.train.vocab import build_processor
 
     if (folder / "model.safetensors").is_file():
         return folder

@@ -5,12 +5,12 @@
 
 The corpus (default: the demo corpus of --n utterances in outputs/benchmarks/, built with its mels on
 first use; benchmarks/memory.py uses the same one) is planned as the extraction CLI plans it
-(matcha.utils.extract_durations.plan_jobs: longest first); --limit utterances spread evenly over those
+(aligner.align.extract.plan_jobs: longest first); --limit utterances spread evenly over those
 lengths are aligned in batches of --batch-size, each stage timed on its own:
 
-  audio       wav -> 16 kHz normalised samples        aligner.data.load_audio (Wav2Vec2Aligner.read_audio)
-  forward     Wav2Vec2 CTC log-posteriors             aligner.posteriors.log_posteriors
-  scores+MAS  score matrix, mel grid, MAS, durations  aligner.align.align
+  audio       wav -> 16 kHz normalised samples        aligner.train.data.load_audio (Wav2Vec2Aligner.read_audio)
+  forward     Wav2Vec2 CTC log-posteriors             aligner.align.posteriors.log_posteriors
+  scores+MAS  score matrix, mel grid, MAS, durations  aligner.align.methods.align
   write       contract check, atomic .pt write        validate_durations, save_durations (into a temporary
                                                       folder in outputs/benchmarks/, removed afterwards)
 
@@ -33,13 +33,13 @@ from pathlib import Path
 import torch
 from common import RESULTS, WORK, demo_corpus, tiny_checkpoint, write_json
 
-from aligner.align import METHODS, AlignmentError, align
-from aligner.backends import Wav2Vec2Aligner
-from aligner.posteriors import log_posteriors
-from aligner.timing import frame_seconds
+from aligner.align.backends import Wav2Vec2Aligner
+from aligner.align.extract import Job, plan_jobs
+from aligner.align.methods import METHODS, AlignmentError, align
+from aligner.align.posteriors import log_posteriors
+from aligner.align.timing import frame_seconds
 from matcha.utils.audio import AudioError
 from matcha.utils.durations import save_durations, validate_durations
-from matcha.utils.extract_durations import Job, plan_jobs
 
 STAGES = ("audio", "forward", "scores+MAS", "write")
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="aligner folder (default: tiny.yaml's model, untrained)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--batch-size", type=int, default=8, help="utterances per model call (default: %(default)s)")
-    parser.add_argument("--method", choices=METHODS, default="mel", help="aligner.align method (default: mel)")
+    parser.add_argument("--method", choices=METHODS, default="mel", help="aligner.align.methods method (default: mel)")
     parser.add_argument("--label", default="current", help="name of this run in the results table (default: current)")
     parser.add_argument("--json", type=Path, help=f"write the figures here (e.g. {RESULTS}/extract_stages.json)")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@
                                     [--json OUT] [-- --key value ...]   (extra flags for aligner/train.py)
 
 Builds the demo corpus first when the corpus folder (default outputs/benchmarks/demo-n{N}-s{SPEAKERS})
-has no metadata.csv (``python -m aligner.demo_corpus --n N --speakers SPEAKERS``), then runs
+has no metadata.csv (``python -m aligner.demo.corpus --n N --speakers SPEAKERS``), then runs
 ``aligner/train.py`` with ``--max_train_minutes`` (one process, or several through ``accelerate launch
 --multi_gpu``, gloo on a CPU-only machine) and prints steps/s, wall time, the held-out PER curve, the
 training time to reach each PER of PER_TARGETS (as fine as the config's eval_steps) and the peak
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args.corpus = args.corpus or WORK / f"demo-n{args.n}-s{args.speakers}"
 
     if not (args.corpus / "metadata.csv").exists():
-        build = [sys.executable, "-m", "aligner.demo_corpus", "--out", str(args.corpus), "--n", str(args.n),
+        build = [sys.executable, "-m", "aligner.demo.corpus", "--out", str(args.corpus), "--n", str(args.n),
                  "--speakers", str(args.speakers), "--quiet"]  # fmt: skip
         print("building the demo corpus:", " ".join(build), flush=True)
         subprocess.run(build, check=True, cwd=ROOT)

@@ -8,9 +8,9 @@ import pytest
 import torch
 import yaml
 
-from aligner.demo_corpus import build_corpus
-from aligner.model import ModelArguments, build_model
-from aligner.vocab import build_processor
+from aligner.demo.corpus import build_corpus
+from aligner.train.model import ModelArguments, build_model
+from aligner.train.vocab import build_processor
 from matcha.utils.precompute_corpus import precompute
 
 REPO = Path(__file__).resolve().parents[1]

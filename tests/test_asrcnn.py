@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from aligner.align import Alignment, AlignmentError
+from aligner.align.methods import Alignment, AlignmentError
 from matcha.text import UnknownSymbolError, symbol_to_id, text_to_sequence
 from matcha.utils.ASR.align import STYLETTS2_PAD_SAMPLES, asrcnn_align, attention_matrices, matcha_spans
 from matcha.utils.ASR.checkpoint import (

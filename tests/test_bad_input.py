@@ -14,7 +14,7 @@ import soundfile as sf
 from test_extract import REPO, run
 from transformers import Wav2Vec2ForCTC
 
-from aligner.vocab import build_processor
+from aligner.train.vocab import build_processor
 from matcha.utils.precompute_corpus import mel_path, wav_path
 
 N_UTTERANCES = 4  # a copy of the demo corpus cut to its first lines keeps each run short

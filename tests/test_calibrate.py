@@ -6,9 +6,9 @@ import shutil
 import pytest
 import torch
 
-from aligner.backends import CALIBRATION_FILE, Wav2Vec2Aligner, calibrated_offset_ms
-from aligner.calibrate import calibrate, main
-from aligner.scores import NOMINAL_OFFSET_SECONDS
+from aligner.align.backends import CALIBRATION_FILE, Wav2Vec2Aligner, calibrated_offset_ms
+from aligner.align.scores import NOMINAL_OFFSET_SECONDS
+from aligner.evaluate.calibrate import calibrate, main
 from matcha.utils.extract_durations import main as extract
 
 

@@ -1,10 +1,10 @@
-"""aligner.compare: a report with per-system tables, pairwise differences and pictures."""
+"""aligner.evaluate.compare: a report with per-system tables, pairwise differences and pictures."""
 
 import json
 import shutil
 
-from aligner.compare import main
-from aligner.reference_durations import reference_durations
+from aligner.evaluate.compare import main
+from aligner.evaluate.reference_durations import reference_durations
 from matcha.utils.durations import load_durations, save_durations
 
 

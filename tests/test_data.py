@@ -10,8 +10,8 @@ import soxr
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-import aligner.data as data_module
-from aligner.data import (
+import aligner.train.data as data_module
+from aligner.train.data import (
     CTCCollator,
     DataArguments,
     LengthGroupedSampler,
@@ -22,7 +22,7 @@ from aligner.data import (
     prepare_data,
     split_order,
 )
-from aligner.vocab import build_feature_extractor, ctc_targets
+from aligner.train.vocab import build_feature_extractor, ctc_targets
 from matcha.text import phonemes_to_ids, to_phonemes
 
 KERNEL, STRIDE = [10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2]

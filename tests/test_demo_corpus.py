@@ -9,9 +9,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-from aligner import demo_corpus as dc
-from aligner import espeak_synth as es
-from aligner.espeak_synth import EVENT_PHONEME, EVENT_WORD, EspeakError, EspeakSynth, Event
+from aligner.demo import corpus as dc
+from aligner.demo import espeak_synth as es
+from aligner.demo.espeak_synth import EVENT_PHONEME, EVENT_WORD, EspeakError, EspeakSynth, Event
 
 LANGUAGES = {"en-us", "fr-fr", "de", "es"}
 

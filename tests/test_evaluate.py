@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.evaluate import boundary_errors_ms, evaluate, format_report, main
-from aligner.reference_durations import reference_durations
-from aligner.timing import frame_seconds
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.reference_durations import reference_durations
+from aligner.evaluate.score import boundary_errors_ms, evaluate, format_report, main
 from matcha.text import to_phonemes
 from matcha.utils.durations import load_durations, save_durations
 from matcha.utils.precompute_corpus import read_metadata

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.align import align, batched_mas
-from aligner.scores import score_matrix, to_frame_grid
+from aligner.align.methods import align, batched_mas
+from aligner.align.scores import score_matrix, to_frame_grid
 from matcha.text import SPACE_ID, symbol_to_id, text_to_sequence
 from matcha.utils.durations import load_durations
 from matcha.utils.extract_durations import main

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from aligner.phone_match import PhoneMismatch, is_phone_symbol, match_phones, symbol_times
-from aligner.timing import durations_from_intervals
+from aligner.align.timing import durations_from_intervals
+from aligner.evaluate.phone_match import PhoneMismatch, is_phone_symbol, match_phones, symbol_times
 
 
 def phone(label, start, end):

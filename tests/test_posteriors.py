@@ -7,9 +7,9 @@ import pytest
 import torch
 import yaml
 
-from aligner.model import ModelArguments, build_model
-from aligner.posteriors import chunk_windows, frame_geometry, log_posteriors
-from aligner.vocab import build_feature_extractor
+from aligner.align.posteriors import chunk_windows, frame_geometry, log_posteriors
+from aligner.train.model import ModelArguments, build_model
+from aligner.train.vocab import build_feature_extractor
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 16000

@@ -14,11 +14,11 @@ import yaml
 from safetensors.torch import load_file
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
-from aligner.config import parse_config
-from aligner.data import DataArguments
-from aligner.metrics import edit_distance, greedy_decode
-from aligner.model import ModelArguments
-from aligner.train import TrainArguments, cpu_only_processes, resolve_mixed_precision, warn_if_one_cpu_process
+from aligner.train.config import parse_config
+from aligner.train.data import DataArguments
+from aligner.train.loop import TrainArguments, cpu_only_processes, resolve_mixed_precision, warn_if_one_cpu_process
+from aligner.train.metrics import edit_distance, greedy_decode
+from aligner.train.model import ModelArguments
 from matcha.text import symbols
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_mixed_precision_and_cpu_processes(monkeypatch, caplog):
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    command = [sys.executable, "-m", "aligner.demo_corpus", "--out", str(root), "--n", "10", "--quiet"]
+    command = [sys.executable, "-m", "aligner.demo.corpus", "--out", str(root), "--n", "10", "--quiet"]
     subprocess.run(command, check=True, capture_output=True)
     return root
 

@@ -15,9 +15,9 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
-from aligner.data import CTCCollator, DataArguments, prepare_data
-from aligner.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
-from aligner.vocab import build_feature_extractor, build_processor
+from aligner.train.data import CTCCollator, DataArguments, prepare_data
+from aligner.train.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
+from aligner.train.vocab import build_feature_extractor, build_processor
 from matcha.text import SPACE_ID, symbol_to_id, symbols
 
 SMALL = {
@@ -151,7 +151,7 @@ def test_save_and_from_pretrained_round_trip(tmp_path):
 @pytest.fixture(scope="module")
 def small_batch(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("demo")
-    subprocess.run([sys.executable, "-m", "aligner.demo_corpus", "--out", str(corpus), "--n", "4", "--quiet"],
+    subprocess.run([sys.executable, "-m", "aligner.demo.corpus", "--out", str(corpus), "--n", "4", "--quiet"],
                    check=True)  # fmt: skip
     kernel, stride = Wav2Vec2Config().conv_kernel, Wav2Vec2Config().conv_stride
     data = prepare_data(DataArguments(corpus=str(corpus), eval_fraction=0.0), build_feature_extractor(), kernel, stride)

@@ -6,7 +6,7 @@ step so row j is the attention while reading token j, zero padded cells and run 
 search over [tokens, 25 ms encoder frames] on the attention probabilities. ``asrcnn_align`` does the
 same (eval mode: deterministic), turns each token's frames into a time span (encoder frame j is
 centred on j x 25 ms; the first span starts at 0 s and the last ends with the audio) and lays the
-spans on Matcha's hop-256 grid with ``aligner.timing.durations_from_intervals`` (boundaries to the
+spans on Matcha's hop-256 grid with ``aligner.align.timing.durations_from_intervals`` (boundaries to the
 nearest frame, every token >= 1 frame, total = Matcha's mel frames).
 
 **Attention rows** (``attention_rows``): decoder step k reads token k-1 (step 0 reads ``sos``) and its
@@ -21,7 +21,7 @@ The leading pad's span (the silence before the first symbol) goes to Matcha's fi
 trailing pad's to the last. A blank between two symbols is centred on their boundary and spans
 ``blank_share`` x the shorter neighbour's span on each side (taken from the neighbours); with the
 default 0 it is the point of the boundary, so it gets the one frame nearest to it. Either way the
-blank's middle is the boundary, which is where ``aligner.evaluate`` reads it. Without ``add_blank``
+blank's middle is the boundary, which is where ``aligner.evaluate.score`` reads it. Without ``add_blank``
 the pads' spans join the first and last symbols.
 
 **Padding** (``pad_samples``): StyleTTS2 trains on audio padded with 5000 zeros at each end
@@ -39,8 +39,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from aligner.align import Alignment, AlignmentError, batched_mas
-from aligner.timing import durations_from_intervals, frame_seconds
+from aligner.align.methods import Alignment, AlignmentError, batched_mas
+from aligner.align.timing import durations_from_intervals, frame_seconds
 from matcha.text import BLANK_ID, UnknownSymbolError, symbols
 from matcha.utils.ASR.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
 from matcha.utils.ASR.models import ASRCNN

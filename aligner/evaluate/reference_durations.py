@@ -1,12 +1,12 @@
 """Durations built from a corpus's true phone boundaries: the ceiling the 10.67 ms grid allows.
 
-    python -m aligner.reference_durations --corpus C [--out-dir C/reference_durations] [--no-add-blank]
+    python -m aligner.evaluate.reference_durations --corpus C [--out-dir C/reference_durations] [--no-add-blank]
 
-Each token is given the time its reference phone spans (the rules of :mod:`aligner.phone_match`):
+Each token is given the time its reference phone spans (the rules of :mod:`aligner.evaluate.phone_match`):
 phone characters the phone's interval, space and punctuation the gap between the phones around
 them, a blank inside a phone that phone's interval, a blank between two phones the point of their
 boundary, the leading and trailing blanks the silences at either end. ``durations_from_intervals``
-then lays the tokens on the mel grid. Scoring the result with ``aligner.evaluate`` measures what
+then lays the tokens on the mel grid. Scoring the result with ``aligner.evaluate.score`` measures what
 frame rounding alone costs.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from aligner.phone_match import match_phones
-from aligner.timing import durations_from_intervals, frame_seconds
+from aligner.align.timing import durations_from_intervals, frame_seconds
+from aligner.evaluate.phone_match import match_phones
 from matcha.text import phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.durations import save_durations, validate_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
@@ -96,7 +96,7 @@ def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m aligner.reference_durations",
+        prog="python -m aligner.evaluate.reference_durations",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

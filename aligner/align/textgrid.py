@@ -1,6 +1,6 @@
 """Praat TextGrids of extracted durations: a phones tier and a words tier (written with praatio).
 
-Times come from ``aligner.phone_match.symbol_times`` (an interspersed blank's frames split evenly
+Times come from ``aligner.evaluate.phone_match.symbol_times`` (an interspersed blank's frames split evenly
 between its neighbours). The phones tier holds one interval per Matcha phone symbol (stress and
 length marks are symbols of their own, as Matcha trains on them); the words tier one interval per
 run of phone symbols between spaces and punctuation. Pauses are left as empty intervals.
@@ -14,7 +14,7 @@ import numpy as np
 from praatio import textgrid
 from praatio.utilities.constants import Interval
 
-from aligner.phone_match import symbol_times
+from aligner.evaluate.phone_match import symbol_times
 from matcha.text import is_phone_symbol
 from matcha.utils.durations import atomic_write
 

@@ -1,11 +1,11 @@
 """Compare the durations of several aligners on one corpus: a report with tables and pictures.
 
-    python -m aligner.compare --corpus C --durations DIR_A DIR_B [...] [--names A B ...] [--report R]
+    python -m aligner.evaluate.compare --corpus C --durations DIR_A DIR_B [...] [--names A B ...] [--report R]
 
 Writes R/report.md, R/report.json and PNGs (default R = C/comparison) and prints the summary:
 per system the contract checks and, where C/reference/ exists, the accuracy table of
-``aligner.evaluate``; between each pair of systems the distribution of their boundary differences
-(ms; every symbol's onset, blanks split between neighbours as in ``aligner.phone_match``),
+``aligner.evaluate.score``; between each pair of systems the distribution of their boundary differences
+(ms; every symbol's onset, blanks split between neighbours as in ``aligner.evaluate.phone_match``),
 agreement within 20 and 50 ms, the mean absolute difference per phone class (vowels, consonants,
 pauses = space and punctuation tokens), and the utterances on which they disagree most; pictures: a
 histogram of the differences and, for a few utterances, the mel with every system's boundaries.
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aligner.evaluate import Evaluation, evaluate, format_report
-from aligner.phone_match import symbol_times
-from aligner.plot import plot_alignment
-from aligner.timing import frame_seconds
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.phone_match import symbol_times
+from aligner.evaluate.plot import plot_alignment
+from aligner.evaluate.score import Evaluation, evaluate, format_report
 from matcha.text import is_phone_symbol, to_phonemes_multilingual
 from matcha.utils.durations import load_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
@@ -157,7 +157,9 @@ def compare(corpus: Path, systems: dict[str, Path], report_dir: Path) -> tuple[d
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m aligner.compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m aligner.evaluate.compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--corpus", required=True, type=Path, help="corpus (metadata.csv, mels/, reference/ if known)")
     parser.add_argument("--durations", required=True, nargs="+", type=Path, help="one folder of durations per system")

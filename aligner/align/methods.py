@@ -1,11 +1,11 @@
 """From CTC posteriors to Matcha durations: monotonic alignment search on a frame grid.
 
-Three ways to reach Matcha's hop-256 grid, all measured with ``aligner.evaluate``:
+Three ways to reach Matcha's hop-256 grid, all measured with ``aligner.evaluate.score``:
 
 - ``mel`` (default): the score matrix is interpolated onto the mel frames, then MAS runs there, so
   every token gets at least one mel frame and the total is the mel's frame count by construction;
 - ``ctc``: MAS on the 20 ms CTC frames, then each token's time span is laid on the mel grid
-  (``aligner.timing.durations_from_intervals``: boundaries to the nearest frame, every token >= 1);
+  (``aligner.align.timing.durations_from_intervals``: boundaries to the nearest frame, every token >= 1);
 - ``forced_align``: the plain CTC baseline, torchaudio's ``forced_align`` over the phone tokens
   of the same posteriors, its (peaky) spans laid on the mel grid the same way.
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aligner.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
-from aligner.timing import durations_from_intervals
-from aligner.vocab import frames_needed
+from aligner.align.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
+from aligner.align.timing import durations_from_intervals
+from aligner.train.vocab import frames_needed
 from matcha.text import BLANK_ID, NON_PHONE_IDS
 from matcha.utils.monotonic_align import maximum_path
 

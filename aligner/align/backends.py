@@ -4,7 +4,7 @@ Each backend reads a wav the way its model wants it (from Matcha's 24 kHz mono w
 ``AudioError``) and turns a batch of (audio, Matcha token ids, mel frame count) into ``Alignment``
 results on Matcha's hop-256 grid:
 
-- ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align``);
+- ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align.methods``);
 - ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``matcha.utils.ASR.align``).
 """
 
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aligner.align import Alignment, AlignmentError, align
-from aligner.data import model_input
-from aligner.posteriors import load_aligner, log_posteriors
-from aligner.scores import NOMINAL_OFFSET_SECONDS
-from aligner.timing import frame_seconds
+from aligner.align.methods import Alignment, AlignmentError, align
+from aligner.align.posteriors import load_aligner, log_posteriors
+from aligner.align.scores import NOMINAL_OFFSET_SECONDS
+from aligner.align.timing import frame_seconds
+from aligner.train.data import model_input
 from matcha.utils.ASR.align import asrcnn_align, check_token_ids
 from matcha.utils.ASR.checkpoint import load_asrcnn
 from matcha.utils.audio import SAMPLE_RATE, load_wav, require_audible
@@ -29,7 +29,7 @@ CALIBRATION_FILE = "alignment.json"
 
 
 def calibrated_offset_ms(checkpoint: str | Path) -> float:
-    """The CTC frame offset measured by ``aligner.calibrate`` for this checkpoint, else the nominal one."""
+    """The CTC frame offset measured by ``aligner.evaluate.calibrate`` for this checkpoint, else the nominal one."""
     path = Path(checkpoint) / CALIBRATION_FILE
     if path.is_file():
         return float(json.loads(path.read_text(encoding="utf-8"))["offset_ms"])
@@ -37,7 +37,7 @@ def calibrated_offset_ms(checkpoint: str | Path) -> float:
 
 
 class Wav2Vec2Aligner:
-    """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align``)."""
+    """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align.methods``)."""
 
     def __init__(
         self, checkpoint: str | Path, device: torch.device, method: str = "mel", offset_ms: float | None = None

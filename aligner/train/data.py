@@ -32,7 +32,7 @@ import soxr
 import torch
 from transformers import Wav2Vec2FeatureExtractor
 
-from aligner.vocab import SAMPLING_RATE, ctc_targets, frames_needed
+from aligner.train.vocab import SAMPLING_RATE, ctc_targets, frames_needed
 from matcha.text import NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, symbols, to_phonemes_multilingual
 from matcha.utils.audio import AudioError, load_wav
 from matcha.utils.precompute_corpus import read_metadata, wav_path

@@ -20,8 +20,8 @@ from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 from transformers.utils import cached_file
 
-from aligner.label_prior import prior_ctc_loss
-from aligner.vocab import SAMPLING_RATE, build_feature_extractor, vocab_dict
+from aligner.train.label_prior import prior_ctc_loss
+from aligner.train.vocab import SAMPLING_RATE, build_feature_extractor, vocab_dict
 from matcha.text import BLANK_ID, SPACE_ID, symbols
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def ctc_loss(
     prior_weight: float = 0.0,
 ) -> torch.Tensor:
     """CTC loss with the true lengths of every utterance of the padded batch (``mean``: per target, averaged;
-    ``none``: per utterance); with ``prior_weight`` > 0, over label-prior-shifted scores (aligner.label_prior)."""
+    ``none``: per utterance); with ``prior_weight`` > 0, over label-prior-shifted scores (aligner.train.label_prior)."""
     frames = output_lengths(model, batch["input_lengths"])
     log_probs = nn.functional.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
     labels = batch["labels"]

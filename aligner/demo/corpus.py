@@ -1,9 +1,9 @@
 """Demo corpus with known phone boundaries, synthesised by espeak-ng: the project's ruler.
 
-    python -m aligner.demo_corpus --out DIR [--n N] [--seed S] [--languages en-us,fr-fr,de,es] [--speakers K]
+    python -m aligner.demo.corpus --out DIR [--n N] [--seed S] [--languages en-us,fr-fr,de,es] [--speakers K]
 
-Sentences shipped in ``aligner/sentences/{language}.txt`` (one per line) are spoken by espeak-ng
-through its C API (:mod:`aligner.espeak_synth`), which reports the sample at which every phone and
+Sentences shipped in ``aligner/demo/sentences/{language}.txt`` (one per line) are spoken by espeak-ng
+through its C API (:mod:`aligner.demo.espeak_synth`), which reports the sample at which every phone and
 every word starts. The corpus is written in the project's format (see
 ``matcha.utils.precompute_corpus``):
 
@@ -95,7 +95,7 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
-from aligner.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
+from aligner.demo.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
 from matcha.text import is_phone_symbol, to_phonemes_multilingual
 
 SAMPLE_RATE = 24000
@@ -168,8 +168,8 @@ def speaker_setting(speaker: int) -> Speaker:
 
 
 def load_sentences(language: str) -> list[str]:
-    """The sentences shipped for ``language`` (non-empty lines of ``aligner/sentences/{language}.txt``)."""
-    path = resources.files("aligner") / "sentences" / f"{language}.txt"
+    """The sentences shipped for ``language`` (non-empty lines of ``aligner/demo/sentences/{language}.txt``)."""
+    path = resources.files("aligner.demo") / "sentences" / f"{language}.txt"
     if not path.is_file():
         raise ValueError(f"no sentences for language {language!r} (looked for {path})")
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -558,7 +558,7 @@ def _report(out: Path, summary: dict, seconds: float) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments."""
     p = argparse.ArgumentParser(
-        prog="python -m aligner.demo_corpus",
+        prog="python -m aligner.demo.corpus",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -12,7 +12,7 @@ Reads ``DIR/{rel_path}.pt`` (default ``C/durations``), the Matcha tokens of ever
   sums that differ from the mel's frame count, mels missing.
 
 How tokens meet reference phones (blanks, pauses, zero-length phones, disagreements) is spelled
-out in :mod:`aligner.phone_match`. Utterances whose phones disagree with their tokens are listed and
+out in :mod:`aligner.evaluate.phone_match`. Utterances whose phones disagree with their tokens are listed and
 left out of the accuracy.
 """
 
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from aligner.phone_match import PhoneMismatch, match_phones, symbol_times
-from aligner.timing import frame_seconds
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.phone_match import PhoneMismatch, match_phones, symbol_times
 from matcha.text import to_phonemes_multilingual
 from matcha.utils.durations import load_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
@@ -38,7 +37,7 @@ CONTRACT_CHECKS = ("missing", "length_mismatch", "zero_durations", "sum_mismatch
 
 
 def boundary_errors_ms(ipa: str, durations: np.ndarray, phones: list[dict], seconds: float) -> np.ndarray:
-    """Signed error (ms, positive = late) of every phone onset and offset (see aligner.phone_match)."""
+    """Signed error (ms, positive = late) of every phone onset and offset (see aligner.evaluate.phone_match)."""
     spans = match_phones(ipa, phones)
     starts, ends = symbol_times(durations, len(ipa), seconds)
     predicted = np.array([(starts[s.first_char], ends[s.last_char]) for s in spans])
@@ -207,7 +206,3 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

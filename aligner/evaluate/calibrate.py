@@ -1,12 +1,12 @@
 """Calibrate the time offset of a Wav2Vec2 aligner's CTC frames against true boundaries.
 
-    python -m aligner.calibrate --checkpoint D --corpus C [--utterances 100]
+    python -m aligner.evaluate.calibrate --checkpoint D --corpus C [--utterances 100]
 
 A CTC model trained from scratch decides for itself where, within its receptive field, it places
 a phone's evidence, so the time of a CTC frame is measured rather than assumed: the corpus's
 utterances with a reference (``C/reference/``) are aligned at the nominal offset (12.5 ms, the centre
 of the first frame's receptive field), the mean signed boundary error is measured with the rules of
-``aligner.evaluate``, the offset is moved by it, and the measurement is repeated. The result goes to
+``aligner.evaluate.score``, the offset is moved by it, and the measurement is repeated. The result goes to
 ``D/alignment.json``, which ``python -m matcha.utils.extract_durations`` reads by default.
 """
 
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aligner.align import AlignmentError
-from aligner.backends import CALIBRATION_FILE, Wav2Vec2Aligner
-from aligner.evaluate import boundary_errors_ms
-from aligner.scores import NOMINAL_OFFSET_SECONDS
-from aligner.timing import frame_seconds
+from aligner.align.backends import CALIBRATION_FILE, Wav2Vec2Aligner
+from aligner.align.methods import AlignmentError
+from aligner.align.scores import NOMINAL_OFFSET_SECONDS
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.score import boundary_errors_ms
 from matcha.text import intersperse, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.durations import atomic_write
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
@@ -83,7 +83,9 @@ def calibrate(checkpoint: Path, corpus: Path, limit: int = 100, batch_size: int 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m aligner.calibrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m aligner.evaluate.calibrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder")
     parser.add_argument("--corpus", required=True, type=Path, help="corpus with reference/ (e.g. the demo corpus)")

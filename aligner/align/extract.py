@@ -1,0 +1,447 @@
+"""The duration extraction run behind ``python -m matcha.utils.extract_durations`` (its --help says what it does).
+
+Plans the jobs from the corpus (``plan_jobs``: bad utterances become failed summary rows, a missing mel or an
+unknown symbol stops the run), aligns them in batches with one of ``aligner.align.backends``, writes the
+checked durations atomically, journals each process's summary rows (``Journal``) and merges them into
+alignment_summary.csv; ``recover`` cleans up after a killed run; ``run`` is the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import PartialState
+from tqdm import tqdm
+
+from aligner.align.backends import ASRCNNAligner, Wav2Vec2Aligner
+from aligner.align.methods import Alignment, AlignmentError
+from aligner.align.posteriors import DEFAULT_CHECKPOINT, CheckpointError
+from aligner.align.textgrid import write_textgrid
+from aligner.align.timing import frame_seconds
+from matcha.text import (
+    UnknownSymbolError,
+    intersperse,
+    is_phone_symbol,
+    phonemes_to_ids,
+    symbols,
+    to_phonemes_multilingual,
+)
+from matcha.text.phonemize import unknown_languages
+from matcha.utils.ASR.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
+from matcha.utils.ASR.checkpoint import ASRCheckpointError
+from matcha.utils.audio import HOP_LENGTH, N_MELS, AudioError, n_mel_frames, wav_frames
+from matcha.utils.durations import (
+    DurationError,
+    atomic_write,
+    remove_temporaries,
+    save_durations,
+    save_npy,
+    validate_durations,
+)
+from matcha.utils.precompute_corpus import MetadataError, Utterance, mel_path, read_metadata, wav_path
+
+SUMMARY_NAME = "alignment_summary.csv"
+SUMMARY_FIELDS = (
+    "rel_path",
+    "status",
+    "tokens",
+    "frames",
+    "mean_log_prob",
+    "min_share",
+    "longest_frames",
+    "longest_symbol",
+    "message",
+)
+METADATA_KEY = "metadata.csv:"  # summary key of a metadata.csv line without a usable rel_path, + line number
+RECOMPUTE_HINT = "delete the mel and rerun python -m matcha.utils.precompute_corpus"
+
+
+class ExtractionError(RuntimeError):
+    """A problem that stops the whole run (missing mel, unknown symbol, output folder not writable)."""
+
+
+class UtteranceError(ValueError):
+    """A problem with one utterance's files: it is skipped and counted."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One utterance to align."""
+
+    rel_path: str
+    ipa: str
+    token_ids: list[int]
+    n_frames: int
+    wav: Path
+    out: Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run has to do: ``jobs`` (longest first), how many outputs already exist, and the
+    summary rows of the utterances skipped while planning."""
+
+    jobs: list[Job]
+    existing: int
+    failed: list[dict]
+
+
+def output_path(out_dir: Path, rel_path: str, fmt: str) -> Path:
+    """``out_dir/{rel_path}.pt``, or upstream Matcha's ``out_dir/<wav stem>.npy`` for ``npy``."""
+    return out_dir / f"{rel_path}.pt" if fmt == "pt" else out_dir / f"{Path(rel_path).name}.npy"
+
+
+def failed_row(key: str, message: str, tokens: int | str = "", frames: int | str = "") -> dict:
+    """A failed line of alignment_summary.csv (``key``: a rel_path, or ``metadata.csv:LINE``)."""
+    return {"rel_path": key, "status": "failed", "tokens": tokens, "frames": frames, "message": message}
+
+
+def metadata_row(error: MetadataError) -> dict:
+    """The failed row of a metadata.csv line, keyed by its rel_path where usable."""
+    return failed_row(error.rel_path or f"{METADATA_KEY}{error.line}", str(error))
+
+
+def mel_frames(path: Path) -> int:
+    """Frame count of a mel, which must be a finite [80, frames] array; ``UtteranceError`` otherwise."""
+    try:
+        mel = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise UtteranceError(f"cannot read the mel {path} ({error}); {RECOMPUTE_HINT}") from error
+    if mel.ndim != 2 or mel.shape[0] != N_MELS:
+        raise UtteranceError(f"mel {path} has shape {mel.shape}, not {N_MELS} x frames; {RECOMPUTE_HINT}")
+    if not np.isfinite(mel).all():
+        raise UtteranceError(f"mel {path} holds NaN or infinite values; {RECOMPUTE_HINT}")
+    return int(mel.shape[1])
+
+
+def check_wav(wav: Path, mel: Path, n_frames: int) -> None:
+    """The wav is readable, whole, mono, 24 kHz, and its length gives the mel's frame count within one
+    frame; ``AudioError`` or ``UtteranceError`` naming the file otherwise."""
+    samples = wav_frames(wav)
+    expected = n_mel_frames(samples)
+    if abs(expected - n_frames) > 1:
+        raise UtteranceError(
+            f"mel {mel} has {n_frames} frames but wav {wav} has {samples} samples, which give "
+            f"floor({samples} / {HOP_LENGTH}) = {expected}; {RECOMPUTE_HINT}"
+        )
+
+
+def plan_job(corpus: Path, utterance: Utterance, ipa: str, out: Path, add_blank: bool, overwrite: bool) -> Job | None:
+    """The job of one utterance, None when its output exists; ``ExtractionError`` on a missing mel or an
+    unknown symbol (the run stops), ``UtteranceError``/``AudioError`` on a problem that skips it."""
+    where = f"utterance {utterance.rel_path}"
+    try:
+        ids = phonemes_to_ids(ipa, utterance.text)
+    except UnknownSymbolError as error:
+        raise ExtractionError(f"{where}: {error}") from error
+    if not any(is_phone_symbol(symbol) for symbol in ipa):
+        raise UtteranceError(f"text {utterance.text!r} gives no phonemes (espeak IPA {ipa!r})")
+    mel = mel_path(corpus, utterance.rel_path)
+    if not mel.is_file():
+        raise ExtractionError(
+            f"{where}: mel {mel} is missing; run python -m matcha.utils.precompute_corpus --corpus {corpus}"
+        )
+    if out.exists() and not overwrite:
+        return None
+    n_frames = mel_frames(mel)
+    wav = wav_path(corpus, utterance.rel_path)
+    check_wav(wav, mel, n_frames)
+    token_ids = intersperse(ids) if add_blank else ids
+    return Job(utterance.rel_path, ipa, token_ids, n_frames, wav, out)
+
+
+def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite: bool) -> Plan:
+    """Read the corpus and decide what to do; stops (``ExtractionError``) on a missing mel, an unknown
+    symbol or two utterances sharing an output, naming them; any other problem skips the utterance."""
+    problems: list[MetadataError] = []
+    utterances = read_metadata(corpus, problems)
+    failed = [metadata_row(problem) for problem in problems]
+    unknown = unknown_languages(u.language for u in utterances)
+    failed += [failed_row(u.rel_path, unknown[u.language]) for u in utterances if u.language in unknown]
+    known = [u for u in utterances if u.language not in unknown]
+    ipas = to_phonemes_multilingual([u.text for u in known], [u.language for u in known])
+    jobs, existing, outputs = [], 0, {}
+    for utterance, ipa in zip(known, ipas, strict=True):
+        out = output_path(out_dir, utterance.rel_path, fmt)
+        if out in outputs:
+            where = f"utterance {utterance.rel_path}"
+            raise ExtractionError(f"{where}: writes {out} like {outputs[out]} (--format npy keeps only the wav stem)")
+        outputs[out] = utterance.rel_path
+        try:
+            job = plan_job(corpus, utterance, ipa, out, add_blank, overwrite)
+        except (UtteranceError, AudioError) as error:
+            failed.append(failed_row(utterance.rel_path, str(error)))
+            continue
+        if job is None:
+            existing += 1
+        else:
+            jobs.append(job)
+    return Plan(sorted(jobs, key=lambda job: -job.n_frames), existing, failed)
+
+
+def check_symbols(jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner) -> None:
+    """Stop, naming the utterance, on a token the aligner's checkpoint has no symbol for."""
+    for job in jobs:
+        try:
+            aligner.check(job.token_ids)
+        except UnknownSymbolError as error:
+            raise ExtractionError(f"utterance {job.rel_path}: {error}") from error
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and write a temporary file into it; ``ExtractionError`` naming it when that fails."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ExtractionError(f"output folder {folder} is not writable ({error})") from error
+
+
+def save_output(job: Job, durations: torch.Tensor, fmt: str) -> None:
+    """Write checked durations to ``job.out`` atomically (int64 .pt, or upstream's .npy)."""
+    if fmt == "pt":
+        save_durations(job.out, durations)
+    else:
+        save_npy(job.out, durations.numpy())
+
+
+def summary_row(job: Job, alignment: Alignment | None, message: str = "") -> dict:
+    """One line of alignment_summary.csv."""
+    if alignment is None:
+        return failed_row(job.rel_path, message, len(job.token_ids), job.n_frames)
+    durations = alignment.durations
+    longest = int(durations.argmax())
+    return {
+        "rel_path": job.rel_path,
+        "status": "ok",
+        "tokens": len(job.token_ids),
+        "frames": job.n_frames,
+        "mean_log_prob": f"{alignment.mean_log_prob:.4f}",
+        "min_share": f"{alignment.min_share:.4f}",
+        "longest_frames": int(durations[longest]),
+        "longest_symbol": symbols[job.token_ids[longest]],
+        "message": message,
+    }
+
+
+class Journal:
+    """A process's summary rows, appended to its part file as they come, so a killed run keeps them."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "w", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.handle, fieldnames=SUMMARY_FIELDS)
+        self.writer.writeheader()
+
+    def add(self, row: dict) -> None:
+        """Append one row and flush it to the file."""
+        self.writer.writerow(row)
+        self.handle.flush()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.handle.close()
+
+
+def part_path(out_dir: Path, process_index: int) -> Path:
+    """The journal of one process."""
+    return out_dir / f".{SUMMARY_NAME}.part{process_index}"
+
+
+class StageTimer:
+    """Wall time spent per stage."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    def add(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - start
+        return now
+
+
+def make_aligner(args: argparse.Namespace, device: torch.device) -> Wav2Vec2Aligner | ASRCNNAligner:
+    """The backend the options ask for."""
+    if args.aligner == "asrcnn":
+        checkpoint = args.checkpoint or ASR_DEFAULT_CHECKPOINT
+        return ASRCNNAligner(checkpoint, args.asr_config, device, args.add_blank, args.asr_attention_rows)
+    return Wav2Vec2Aligner(args.checkpoint or DEFAULT_CHECKPOINT, device, args.method, args.offset_ms)
+
+
+def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, journal: Journal) -> None:
+    """Journal one alignment, then write its files; a failure is only journaled.
+
+    The row goes first: a run killed between the two has no file for it, so a rerun redoes it.
+    """
+    if isinstance(result, AlignmentError):
+        journal.add(summary_row(job, None, str(result)))
+        return
+    try:
+        durations = validate_durations(result.durations, len(job.token_ids), job.n_frames, name=job.rel_path)
+    except DurationError as error:
+        journal.add(summary_row(job, None, str(error)))
+        return
+    journal.add(summary_row(job, result))
+    if args.textgrid:
+        grid = args.corpus / "textgrids" / f"{job.rel_path}.TextGrid"
+        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds())
+    save_output(job, durations, args.format)
+
+
+def run_jobs(
+    jobs: list[Job],
+    aligner: Wav2Vec2Aligner | ASRCNNAligner,
+    args: argparse.Namespace,
+    journal: Journal,
+    show_progress: bool,
+) -> StageTimer:
+    """Align ``jobs`` in batches, journal their summary rows and write their outputs; returns stage timings."""
+    timer = StageTimer()
+    bar = tqdm(total=len(jobs), desc="durations", unit="utt", disable=not show_progress)
+    for first in range(0, len(jobs), args.batch_size):
+        chunk = jobs[first : first + args.batch_size]
+        batch, audios = [], []
+        start = time.perf_counter()
+        for job in chunk:
+            try:
+                audios.append(aligner.read_audio(job.wav))
+                batch.append(job)
+            except AudioError as error:
+                journal.add(summary_row(job, None, str(error)))
+        start = timer.add("audio", start)
+        if batch:
+            results = aligner.align(audios, [j.token_ids for j in batch], [j.n_frames for j in batch])
+            start = timer.add("align", start)
+            for job, result in zip(batch, results, strict=True):
+                record_result(job, result, args, journal)
+            timer.add("write", start)
+        bar.update(len(chunk))
+    bar.close()
+    return timer
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a summary or journal; a last line cut short by a killed process is left out."""
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
+    return list(csv.DictReader(io.StringIO(complete, newline="")))
+
+
+def merge_summary(path: Path, parts: list[Path]) -> list[dict]:
+    """Fold journals into the summary ``path`` and delete them; rows of earlier runs are kept unless
+    redone, except those of metadata.csv lines, which every run reports afresh."""
+    earlier = read_rows(path) if path.exists() else []
+    rows = {row["rel_path"]: row for row in earlier if not row["rel_path"].startswith(METADATA_KEY)}
+    for part in parts:
+        rows.update({row["rel_path"]: row for row in read_rows(part)})
+    write_summary(path, [rows[key] for key in sorted(rows)])
+    for part in parts:
+        part.unlink()
+    return list(rows.values())
+
+
+def write_summary(path: Path, rows: list[dict]) -> None:
+    """Summary rows as CSV, written atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(buffer.getvalue(), encoding="utf-8"))
+
+
+def recover(out_dir: Path, folders: list[Path]) -> None:
+    """Clean up after a killed run: fold its journals into the summary, delete its temporary files."""
+    journals = sorted(out_dir.glob(f".{SUMMARY_NAME}.part*"))
+    if journals:
+        merge_summary(out_dir / SUMMARY_NAME, journals)
+    removed = [path for folder in folders for path in remove_temporaries(folder)]
+    if journals or removed:
+        print(
+            f"resuming a killed run: {len(journals)} journal(s) kept, {len(removed)} temporary file(s) removed",
+            file=sys.stderr,
+        )
+
+
+def report(
+    rows: list[dict], this_run: set[str], existing: int, out_dir: Path, timer: StageTimer, audio_seconds: float
+) -> str:
+    """The closing lines: counts, failures, suspicious utterances, speed."""
+    done = [r for r in rows if r["rel_path"] in this_run]
+    failed = [r for r in done if r["status"] != "ok"]
+    lines = [
+        f"durations in {out_dir}: {len(done) - len(failed)} written, {existing} already there, {len(failed)} failed"
+    ]
+    lines += [f"  failed {r['rel_path']}: {r['message']}" for r in failed[:50]]
+    scored = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: float(r["mean_log_prob"]))
+    if scored:
+        lines.append(f"least confident utterances (check their text against the audio; all in {SUMMARY_NAME}):")
+        lines += [
+            f"  {r['rel_path']:<14} mean log-posterior {float(r['mean_log_prob']):7.3f}  "
+            f"one-frame tokens {100 * float(r['min_share']):5.1f}%  "
+            f"longest {r['longest_frames']} frames ({r['longest_symbol']!r})"
+            for r in scored[:10]
+        ]
+    total = sum(timer.seconds.values())
+    if total and audio_seconds:
+        split = ", ".join(f"{stage} {secs:.1f} s" for stage, secs in timer.seconds.items())
+        lines.append(
+            f"speed (this process): {len(done) / total:.1f} utt/s, "
+            f"real-time factor {total / audio_seconds:.4f} ({split})"
+        )
+    return "\n".join(lines)
+
+
+def pick_device(requested: str, state: PartialState) -> torch.device:
+    """The device to run on; CUDA requested but absent falls back to the CPU (said once)."""
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        if state.is_main_process:
+            print("CUDA is not available: running on the CPU", file=sys.stderr)
+        return torch.device("cpu")
+    if requested == "cuda" and state.device.type == "cuda":
+        return state.device  # one GPU per process under accelerate launch
+    return torch.device(requested)
+
+
+def run(args: argparse.Namespace) -> int:
+    """One extraction run over ``args`` (the options of ``python -m matcha.utils.extract_durations``); returns
+    the exit status."""
+    state = PartialState()
+    out_dir = args.out_dir or args.corpus / "durations"
+    folders = [out_dir, args.corpus / "textgrids"] if args.textgrid else [out_dir]
+    try:
+        plan = plan_jobs(args.corpus, out_dir, args.add_blank, args.format, args.overwrite)
+        aligner = make_aligner(args, pick_device(args.device, state))
+        check_symbols(plan.jobs, aligner)
+        for folder in folders:
+            check_writable(folder)
+    except (ExtractionError, MetadataError, CheckpointError, ASRCheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if state.is_main_process:
+        recover(out_dir, folders)
+    state.wait_for_everyone()
+    mine = plan.jobs[state.process_index :: state.num_processes]
+    with Journal(part_path(out_dir, state.process_index)) as journal:
+        for row in plan.failed if state.is_main_process else []:
+            journal.add(row)
+        timer = run_jobs(mine, aligner, args, journal, state.is_main_process)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return 0
+    merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
+    this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
+    audio_seconds = sum(job.n_frames for job in mine) * frame_seconds()
+    print(report(merged, this_run, plan.existing, out_dir, timer, audio_seconds))
+    return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0

@@ -1,0 +1,1 @@
+"""Demo stage: a synthetic corpus spoken by espeak-ng, with the true start of every phone."""

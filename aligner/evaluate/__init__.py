@@ -1,0 +1,1 @@
+"""Evaluation stage: durations scored against the true boundaries, comparisons, pictures, frame-offset calibration."""
