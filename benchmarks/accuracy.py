@@ -3,7 +3,8 @@
     python benchmarks/accuracy.py [--corpus data/demo] [--aligner NAME=DIR ...] [--json OUT]
 
 Scores each durations folder against the corpus's true boundaries with aligner.evaluate.score (the figures
-of ``python -m aligner.evaluate --corpus C --durations DIR --json OUT``, overall and per language).
+of ``python -m aligner.evaluate --corpus C --durations DIR --json OUT``, overall and per language: boundary
+accuracy and frame ownership, ``own``/``blank``/``ratio``, defined in aligner.evaluate.score).
 The default folders are the ones ``make demo`` writes: wav2vec2 = data/demo/durations, forced_align =
 outputs/demo/forced_align, asrcnn = outputs/demo/asrcnn. A folder that is missing is skipped with a note.
 """
@@ -51,6 +52,10 @@ def format_figures(figures: dict) -> str:
         broken = sum(check["count"] for check in result["contract"].values())
         lines.append(f"{name:<14}{accuracy_cells(result['accuracy']['all'])}{broken:>10}")
     lines.append("(errors in ms; bias: mean signed error, positive = late; contract: files breaking the contract)")
+    lines.append(
+        "(own / blank: % of frames inside reference phones held by the phone's own tokens / by a blank between"
+        " phones; ratio: median phone duration over its reference duration)"
+    )
     return "\n".join(lines + figures["notes"])
 
 

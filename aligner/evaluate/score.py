@@ -8,6 +8,16 @@ Reads ``DIR/{rel_path}.pt`` (default ``C/durations``), the Matcha tokens of ever
 - phone boundary accuracy per language and overall: % of boundaries within 10, 20, 25 and 50 ms,
   mean and median absolute error, the share of gross errors (> 50 ms) and the mean signed error
   (positive: late), and the 10 worst utterances;
+- frame ownership per language and overall (``own``, ``blank``, ``ratio``; per utterance in the worst
+  list), which tells a phone holding its frames from a one-frame spike between two fat blanks. The frames
+  counted are the mel frames whose centre ((f + 0.5) * 256 / 24000 s) lies inside a reference speech
+  phone's [start, end); the tokens a phone owns are those of its characters and the blanks between them
+  (with add_blank, IPA character i is token 2i+1, so characters first..last own tokens 2*first+1 ..
+  2*last+1; with L entries, tokens first..last); frame f is held by token k when c(k-1) <= f < c(k), c the
+  running sum of the durations. ``ownership_pct``: % of those frames held by their phone's own tokens;
+  ``blank_share_pct``: % held by an interspersed blank outside the phone's own tokens (a blank between
+  phones; 0 without add_blank); ``median_duration_ratio``: median over phones of (seconds of the phone's own
+  tokens) / (end - start). Pooled figures pool frames and phones, not utterance averages;
 - contract checks: files missing, length mismatches (neither 2L+1 nor L entries), zero durations,
   sums that differ from the mel's frame count, mels missing.
 
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +54,79 @@ def boundary_errors_ms(ipa: str, durations: np.ndarray, phones: list[dict], seco
     predicted = np.array([(starts[s.first_char], ends[s.last_char]) for s in spans])
     truth = np.array([(s.start, s.end) for s in spans])
     return (predicted - truth).ravel() * 1000.0
+
+
+@dataclass
+class OwnershipCounts:
+    """Frame ownership counts of one utterance, or of many pooled (see :func:`frame_ownership`).
+
+    ``owned``, ``blank_between`` and ``total`` are numbers of mel frames; ``ratios`` holds one
+    dimensionless figure per reference phone (predicted seconds / reference seconds).
+    """
+
+    owned: int = 0
+    blank_between: int = 0
+    total: int = 0
+    ratios: list[float] = field(default_factory=list)
+
+    @classmethod
+    def pooled(cls, counts: Iterable[OwnershipCounts]) -> OwnershipCounts:
+        """Sum of frames and concatenation of ratios: pooled figures are exact, not means of means."""
+        result = cls()
+        for item in counts:
+            result.owned += item.owned
+            result.blank_between += item.blank_between
+            result.total += item.total
+            result.ratios.extend(item.ratios)
+        return result
+
+    def figures(self) -> dict:
+        """``ownership_pct``, ``blank_share_pct`` (% of frames), ``median_duration_ratio`` (None: nothing counted)."""
+        return {
+            "ownership_pct": float(100 * self.owned / self.total) if self.total else None,
+            "blank_share_pct": float(100 * self.blank_between / self.total) if self.total else None,
+            "median_duration_ratio": float(np.median(self.ratios)) if self.ratios else None,
+        }
+
+
+def frame_ownership(ipa: str, durations: np.ndarray, phones: list[dict], seconds: float) -> OwnershipCounts:
+    """Who holds the mel frames of each reference speech phone (the definitions of the module doc).
+
+    ``ipa``: the utterance's IPA string, L characters. ``durations``: frames per token, shape (2L+1,)
+    with add_blank (character i is token 2i+1, blanks at even indices) or (L,) without. ``phones``:
+    the reference ({label, start, end} dicts, seconds), matched to characters by
+    :func:`aligner.evaluate.phone_match.match_phones` (raises ``PhoneMismatch``). ``seconds``: length of
+    one mel frame (256 / 24000). Returns the frames inside reference phones (``total``), those held by
+    their phone's own tokens (``owned``) and those held by a blank outside them (``blank_between``), and
+    per phone the ratio of its own tokens' duration to its reference duration.
+    """
+    durations = np.asarray(durations, dtype=np.int64)
+    if len(durations) == 2 * len(ipa) + 1:
+        add_blank = True
+    elif len(durations) == len(ipa):
+        add_blank = False
+    else:
+        raise ValueError(
+            f"{len(durations)} durations for {len(ipa)} symbols (expected {len(ipa)} or {2 * len(ipa) + 1})"
+        )
+    ends = np.cumsum(durations)
+    n_frames = int(ends[-1]) if len(ends) else 0
+    holder = np.searchsorted(ends, np.arange(n_frames), side="right")  # token k holds frame f: c(k-1) <= f < c(k)
+    centres = (np.arange(n_frames) + 0.5) * seconds
+    counts = OwnershipCounts()
+    for span in match_phones(ipa, phones):
+        first, last = (
+            (2 * span.first_char + 1, 2 * span.last_char + 1) if add_blank else (span.first_char, span.last_char)
+        )
+        inside = holder[np.searchsorted(centres, span.start, "left") : np.searchsorted(centres, span.end, "left")]
+        own = (inside >= first) & (inside <= last)
+        counts.total += int(inside.size)
+        counts.owned += int(own.sum())
+        if add_blank:
+            counts.blank_between += int(((inside % 2 == 0) & ~own).sum())
+        if span.end > span.start:
+            counts.ratios.append(float(durations[first : last + 1].sum() * seconds / (span.end - span.start)))
+    return counts
 
 
 def accuracy(errors_ms: np.ndarray) -> dict:
@@ -71,25 +155,33 @@ class Evaluation:
     disagreeing: list[str] = field(default_factory=list)
     errors_ms: dict[str, np.ndarray] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)
+    ownership: dict[str, OwnershipCounts] = field(default_factory=dict)
+
+    def _figures(self, rel_paths: list[str]) -> dict:
+        errors = [self.errors_ms[r] for r in rel_paths]
+        return {
+            "utterances": len(rel_paths),
+            **accuracy(np.concatenate(errors) if errors else np.array([])),
+            **OwnershipCounts.pooled(self.ownership[r] for r in rel_paths if r in self.ownership).figures(),
+        }
 
     def by_language(self) -> dict[str, dict]:
-        """Accuracy per language, then overall under ``"all"``."""
+        """Accuracy and frame ownership (pooled over frames and phones) per language, then overall under ``"all"``."""
         table = {}
         for language in sorted(set(self.languages.values())):
-            rows = [e for r, e in self.errors_ms.items() if self.languages[r] == language]
-            table[language] = {"utterances": len(rows), **accuracy(np.concatenate(rows) if rows else np.array([]))}
-        every = list(self.errors_ms.values())
-        table["all"] = {"utterances": len(every), **accuracy(np.concatenate(every) if every else np.array([]))}
+            table[language] = self._figures([r for r in self.errors_ms if self.languages[r] == language])
+        table["all"] = self._figures(list(self.errors_ms))
         return table
 
     def worst(self, n: int = 10) -> list[dict]:
-        """The ``n`` utterances with the largest mean absolute boundary error."""
+        """The ``n`` utterances with the largest mean absolute boundary error, with their frame ownership."""
         rows = [
             {
                 "rel_path": r,
                 "language": self.languages[r],
                 "mean_abs_ms": float(np.abs(e).mean()),
                 "max_abs_ms": float(np.abs(e).max()),
+                **(self.ownership[r].figures() if r in self.ownership else {}),
             }
             for r, e in self.errors_ms.items()
             if e.size
@@ -137,10 +229,12 @@ def evaluate(corpus: Path, durations_dir: Path) -> Evaluation:
         reference = json.loads(reference_file.read_text(encoding="utf-8"))
         try:
             errors = boundary_errors_ms(ipa, durations, reference["phones"], seconds)
+            ownership = frame_ownership(ipa, durations, reference["phones"], seconds)
         except PhoneMismatch:
             result.disagreeing.append(rel_path)
             continue
         result.errors_ms[rel_path] = errors
+        result.ownership[rel_path] = ownership
         result.languages[rel_path] = utterance.language
     return result
 
@@ -152,7 +246,15 @@ def _examples(rel_paths: list[str], n: int = 10) -> str:
 def accuracy_header() -> str:
     """Column titles of :func:`accuracy_cells`."""
     thresholds = "".join(f"{'<=' + str(t) + 'ms':>9}" for t in THRESHOLDS_MS)
-    return f"{'utts':>6}{'bounds':>8}{thresholds}{'mean':>8}{'median':>8}{'>50ms':>8}{'bias':>8}"
+    return (
+        f"{'utts':>6}{'bounds':>8}{thresholds}{'mean':>8}{'median':>8}{'>50ms':>8}{'bias':>8}"
+        f"{'own':>8}{'blank':>8}{'ratio':>8}"
+    )
+
+
+def _cell(value: float | None, spec: str, suffix: str = "") -> str:
+    width = 8 - len(suffix)
+    return f"{value:>{width}{spec}}{suffix}" if value is not None else f"{'-':>8}"
 
 
 def accuracy_cells(row: dict) -> str:
@@ -162,7 +264,9 @@ def accuracy_cells(row: dict) -> str:
     cells = f"{row['utterances']:>6}{row['boundaries']:>8}"
     cells += "".join(f"{row[f'within_{t}ms']:>8.1f}%" for t in THRESHOLDS_MS)
     cells += f"{row['mean_abs_ms']:>8.1f}{row['median_abs_ms']:>8.1f}"
-    return cells + f"{row['gross_pct']:>7.1f}%{row['mean_signed_ms']:>+8.1f}"
+    cells += f"{row['gross_pct']:>7.1f}%{row['mean_signed_ms']:>+8.1f}"
+    cells += _cell(row.get("ownership_pct"), ".1f", "%") + _cell(row.get("blank_share_pct"), ".1f", "%")
+    return cells + _cell(row.get("median_duration_ratio"), ".2f")
 
 
 def format_report(result: Evaluation) -> str:
@@ -173,6 +277,10 @@ def format_report(result: Evaluation) -> str:
     ]
     lines += [f"{language:<9}{accuracy_cells(row)}" for language, row in result.by_language().items()]
     lines.append("(errors in ms; bias = mean signed error, positive = boundaries late)")
+    lines.append(
+        "(own / blank: % of frames inside reference phones held by the phone's own tokens / by a blank between"
+        " phones; ratio: median phone duration over its reference duration)"
+    )
     checks = ", ".join(f"{check.replace('_', ' ')} {len(v)}" for check, v in result.contract.items())
     lines.append(f"contract: {checks}")
     for check, rel_paths in result.contract.items():
@@ -184,9 +292,13 @@ def format_report(result: Evaluation) -> str:
         )
     worst = result.worst()
     if worst:
-        lines.append("worst utterances (mean / max abs error, ms):")
+        lines.append("worst utterances (mean / max abs error, ms; own %, blank %, ratio):")
         lines += [
-            f"  {w['rel_path']:<12} {w['language']:<6} {w['mean_abs_ms']:7.1f} {w['max_abs_ms']:7.1f}" for w in worst
+            f"  {w['rel_path']:<12} {w['language']:<6} {w['mean_abs_ms']:7.1f} {w['max_abs_ms']:7.1f}"
+            + _cell(w.get("ownership_pct"), ".1f", "%")
+            + _cell(w.get("blank_share_pct"), ".1f", "%")
+            + _cell(w.get("median_duration_ratio"), ".2f")
+            for w in worst
         ]
     return "\n".join(lines)
 
