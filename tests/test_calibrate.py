@@ -1,41 +1,78 @@
-"""Frame-offset calibration against the demo corpus's truth, and its use by extraction."""
+"""Frame-offset calibration as a measuring tool (it recovers a known shift and writes nothing into the
+checkpoint), and the --device cuda fallback of extraction."""
 
 import json
-import shutil
 
 import pytest
 import torch
 
-from aligner.align.backends import CALIBRATION_FILE, Wav2Vec2Aligner, calibrated_offset_ms
-from aligner.align.scores import NOMINAL_OFFSET_SECONDS
-from aligner.evaluate.calibrate import calibrate, main
+from aligner.align.methods import Alignment
+from aligner.align.timing import durations_from_intervals, frame_seconds
+from aligner.evaluate.calibrate import main, measure_offset, reference_utterances
+from aligner.evaluate.reference_durations import reference_token_intervals
 from matcha.utils.extract_durations import main as extract
+from matcha.utils.precompute_corpus import wav_path
+
+FRAME_MS = 256 / 24000 * 1000
 
 
-@pytest.fixture()
-def own_checkpoint(checkpoint, tmp_path):
-    """A private copy of the untrained aligner (calibration writes into it)."""
-    return shutil.copytree(checkpoint, tmp_path / "aligner")
+class ShiftedTruth:
+    """An aligner whose CTC frames are truly centred at ``true_offset_ms``: at offset ``offset_ms`` it lays
+    every token on the mel grid at its reference interval moved by ``offset_ms - true_offset_ms`` (late
+    when the offset is too large, as a real aligner's boundaries are)."""
+
+    def __init__(self, corpus, items, true_offset_ms, offset_ms=12.5):
+        self.offset_ms = offset_ms
+        self.true_offset_ms = true_offset_ms
+        self.truth = {wav_path(corpus, rel_path): (ipa, reference) for rel_path, ipa, reference in items}
+
+    def read_audio(self, path):
+        return path
+
+    def align(self, audios, token_ids, n_frames):
+        shift = (self.offset_ms - self.true_offset_ms) / 1000
+        results = []
+        for path, frames in zip(audios, n_frames, strict=True):
+            ipa, reference = self.truth[path]
+            starts, ends = reference_token_intervals(ipa, reference["phones"], reference["duration"])
+            durations = durations_from_intervals(starts + shift, ends + shift, frames, frame_seconds())
+            results.append(Alignment(durations, 0.0, 0.0))
+        return results
 
 
-def test_offset_moves_by_the_measured_bias_and_extraction_uses_it(demo_corpus, own_checkpoint, capsys):
-    assert calibrated_offset_ms(own_checkpoint) == NOMINAL_OFFSET_SECONDS * 1000
-    result = calibrate(own_checkpoint, demo_corpus, limit=8)
-    written = json.loads((own_checkpoint / CALIBRATION_FILE).read_text())
-    assert written == result and result["utterances"] == 8 and len(result["rounds"]) == 2
-    first, second = result["rounds"]  # each figure is rounded to 0.01 ms
-    assert first["offset_ms"] == NOMINAL_OFFSET_SECONDS * 1000
+@pytest.mark.parametrize("true_offset_ms", [-20.0, 40.0])
+def test_the_measurement_recovers_a_known_shift(demo_corpus, true_offset_ms):
+    items = reference_utterances(demo_corpus, limit=8)
+    assert len(items) == 8
+    aligner = ShiftedTruth(demo_corpus, items, true_offset_ms)
+    result = measure_offset(aligner, demo_corpus, items, batch_size=3, rounds=3)
+    first, second, third = result["rounds"]
+    shift_ms = 12.5 - true_offset_ms  # +32.5 ms (late) or -27.5 ms (early)
+    assert result["start_offset_ms"] == first["offset_ms"] == 12.5
+    assert first["bias_ms"] == pytest.approx(shift_ms, abs=FRAME_MS)
     assert second["offset_ms"] == pytest.approx(first["offset_ms"] - first["bias_ms"], abs=0.02)
-    assert result["offset_ms"] == pytest.approx(second["offset_ms"] - second["bias_ms"], abs=0.02)
-    assert calibrated_offset_ms(own_checkpoint) == result["offset_ms"]
-    assert Wav2Vec2Aligner(own_checkpoint, torch.device("cpu")).offset_ms == result["offset_ms"]
-    assert Wav2Vec2Aligner(own_checkpoint, torch.device("cpu"), offset_ms=5.0).offset_ms == 5.0
+    assert third["offset_ms"] == pytest.approx(second["offset_ms"] - second["bias_ms"], abs=0.02)
+    assert abs(third["bias_ms"]) < FRAME_MS
+    assert result["implied_offset_ms"] == pytest.approx(true_offset_ms, abs=FRAME_MS)
+    assert result["implied_offset_ms"] == pytest.approx(third["offset_ms"] - third["bias_ms"], abs=0.02)
+    assert aligner.offset_ms == 12.5  # left as found
 
 
-def test_command_line_prints_each_round(demo_corpus, own_checkpoint, capsys):
-    assert main(["--checkpoint", str(own_checkpoint), "--corpus", str(demo_corpus), "--utterances", "4"]) == 0
+def test_command_line_measures_and_writes_nothing_into_the_checkpoint(demo_corpus, checkpoint, tmp_path, capsys):
+    before = {p.relative_to(checkpoint): p.read_bytes() for p in checkpoint.rglob("*") if p.is_file()}
+    out_json = tmp_path / "figures" / "calibration.json"
+    arguments = ["--checkpoint", str(checkpoint), "--corpus", str(demo_corpus), "--utterances", "4"]
+    assert main([*arguments, "--offset-ms", "20", "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
-    assert out.count("mean abs error") == 2 and f"-> {own_checkpoint / CALIBRATION_FILE}" in out
+    assert out.count("mean abs error") == 2 and "the truth implies a CTC frame offset of" in out
+    after = {p.relative_to(checkpoint): p.read_bytes() for p in checkpoint.rglob("*") if p.is_file()}
+    assert after == before, "calibration must not write into the checkpoint"
+    figures = json.loads(out_json.read_text())
+    assert figures["utterances"] == 4 and figures["start_offset_ms"] == 20.0
+    first, second = figures["rounds"]
+    assert first["offset_ms"] == 20.0
+    assert second["offset_ms"] == pytest.approx(first["offset_ms"] - first["bias_ms"], abs=0.02)
+    assert figures["implied_offset_ms"] == pytest.approx(second["offset_ms"] - second["bias_ms"], abs=0.02)
 
 
 def test_cuda_requested_without_cuda_falls_back_to_the_cpu(corpus, checkpoint, capsys):

@@ -1,13 +1,19 @@
-"""Calibrate the time offset of a Wav2Vec2 aligner's CTC frames against true boundaries.
+"""Measure, against a corpus's true boundaries, how far a Wav2Vec2 aligner's CTC frame offset is from the truth.
 
-    python -m aligner.evaluate.calibrate --checkpoint D --corpus C [--utterances 100]
+    python -m aligner.evaluate.calibrate --checkpoint D --corpus C [--utterances 100] [--rounds 2]
+                                         [--offset-ms MS] [--json OUT]
 
-A CTC model trained from scratch decides for itself where, within its receptive field, it places
-a phone's evidence, so the time of a CTC frame is measured rather than assumed: the corpus's
-utterances with a reference (``C/reference/``) are aligned at the nominal offset (12.5 ms, the centre
-of the first frame's receptive field), the mean signed boundary error is measured with the rules of
-``aligner.evaluate.score``, the offset is moved by it, and the measurement is repeated. The result goes to
-``D/alignment.json``, which ``python -m matcha.utils.extract_durations`` reads by default.
+A measuring tool, like the rest of ``aligner.evaluate``: it reads ``C/reference/`` (the truth) and writes
+nothing into the checkpoint. The offset extraction uses is set from the user's own corpus at training time,
+by ``python -m aligner.train.acoustic`` (which needs no truth), never from the truth: the truth is for
+evaluation only.
+
+What it measures: the utterances of C with a reference whose phones agree with their text are aligned
+with the CTC frame offset extraction would use for D (``--offset-ms`` to start elsewhere), the mean signed
+boundary error (bias, positive = boundaries late) is measured with the rules of ``aligner.evaluate.score``,
+the offset is moved by it and the measurement repeated, ``--rounds`` times. It prints the bias of every
+round and the offset the truth would imply (the last offset less the last bias); ``--json OUT`` also
+writes these figures to OUT, a file of your choosing.
 """
 
 from __future__ import annotations
@@ -16,18 +22,29 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from aligner.align.backends import CALIBRATION_FILE, Wav2Vec2Aligner
-from aligner.align.methods import AlignmentError
-from aligner.align.scores import NOMINAL_OFFSET_SECONDS
+from aligner.align.backends import Wav2Vec2Aligner
+from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.timing import frame_seconds
 from aligner.evaluate.score import boundary_errors_ms
 from matcha.text import intersperse, phonemes_to_ids, to_phonemes_multilingual
-from matcha.utils.durations import atomic_write
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
+
+
+class OffsetAligner(Protocol):
+    """What the measurement needs of an aligner (``Wav2Vec2Aligner`` has it)."""
+
+    offset_ms: float
+
+    def read_audio(self, path: Path) -> object: ...
+
+    def align(
+        self, audios: list, token_ids: list[list[int]], n_frames: list[int]
+    ) -> list[Alignment | AlignmentError]: ...
 
 
 def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]]:
@@ -43,9 +60,9 @@ def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]
 
 
 def signed_errors(
-    corpus: Path, aligner: Wav2Vec2Aligner, items: list[tuple[str, str, dict]], batch_size: int
+    corpus: Path, aligner: OffsetAligner, items: list[tuple[str, str, dict]], batch_size: int
 ) -> np.ndarray:
-    """Signed boundary errors (ms) of ``aligner`` on ``items``."""
+    """Signed boundary errors (ms, positive = late) of ``aligner`` at its current offset on ``items``."""
     errors = []
     for first in range(0, len(items), batch_size):
         batch = items[first : first + batch_size]
@@ -60,24 +77,49 @@ def signed_errors(
     return np.concatenate(errors)
 
 
-def calibrate(checkpoint: Path, corpus: Path, limit: int = 100, batch_size: int = 8, rounds: int = 2) -> dict:
-    """Measure and write ``checkpoint/alignment.json``; returns what was written."""
+def measure_offset(
+    aligner: OffsetAligner, corpus: Path, items: list[tuple[str, str, dict]], batch_size: int = 8, rounds: int = 2
+) -> dict:
+    """Bias of ``aligner`` on ``items`` per round, starting at its ``offset_ms`` and moving the offset by
+    each round's bias; returns ``{"start_offset_ms", "rounds": [{offset_ms, bias_ms, mean_abs_ms}],
+    "implied_offset_ms"}`` (ms, each figure rounded to 0.01 ms). Leaves ``aligner.offset_ms`` as it found it."""
+    start = offset = float(aligner.offset_ms)
+    history = []
+    try:
+        for _ in range(rounds):
+            aligner.offset_ms = offset
+            errors = signed_errors(corpus, aligner, items, batch_size)
+            bias = float(errors.mean())
+            history.append(
+                {
+                    "offset_ms": round(offset, 2),
+                    "bias_ms": round(bias, 2),
+                    "mean_abs_ms": round(float(np.abs(errors).mean()), 2),
+                }
+            )
+            offset -= bias
+    finally:
+        aligner.offset_ms = start
+    return {"start_offset_ms": round(start, 2), "rounds": history, "implied_offset_ms": round(offset, 2)}
+
+
+def calibrate(
+    checkpoint: Path,
+    corpus: Path,
+    limit: int = 100,
+    batch_size: int = 8,
+    rounds: int = 2,
+    offset_ms: float | None = None,
+) -> dict:
+    """Measure (module doc) the checkpoint's CTC frame offset against ``corpus``'s truth, starting at
+    ``offset_ms`` (default: the offset extraction uses for it). Writes nothing; returns the figures."""
     items = reference_utterances(corpus, limit)
     if not items:
-        raise ValueError(f"{corpus}: no reference/ with phones agreeing with the text; cannot calibrate")
+        raise ValueError(f"{corpus}: no reference/ with phones agreeing with the text; nothing to measure against")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    offset = NOMINAL_OFFSET_SECONDS * 1000
-    aligner = Wav2Vec2Aligner(checkpoint, device, offset_ms=offset)
-    history = []
-    for _ in range(rounds):
-        aligner.offset_ms = offset
-        errors = signed_errors(corpus, aligner, items, batch_size)
-        history.append({"offset_ms": round(offset, 2), "bias_ms": round(float(errors.mean()), 2),
-                        "mean_abs_ms": round(float(np.abs(errors).mean()), 2)})  # fmt: skip
-        offset -= float(errors.mean())
-    result = {"offset_ms": round(offset, 2), "corpus": str(corpus), "utterances": len(items), "rounds": history}
-    atomic_write(checkpoint / CALIBRATION_FILE, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
-    return result
+    aligner = Wav2Vec2Aligner(checkpoint, device, offset_ms=offset_ms)
+    figures = measure_offset(aligner, corpus, items, batch_size, rounds)
+    return {"checkpoint": str(checkpoint), "corpus": str(corpus), "utterances": len(items), **figures}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,17 +129,34 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder (only read)")
     parser.add_argument("--corpus", required=True, type=Path, help="corpus with reference/ (e.g. the demo corpus)")
     parser.add_argument("--utterances", type=int, default=100, help="how many utterances to measure on (default: 100)")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="measurements, each at the offset the last implied (default: 2)"
+    )
+    parser.add_argument(
+        "--offset-ms", type=float, help="CTC frame offset of the first round (default: the one extraction uses for D)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (nothing is written otherwise)")
     args = parser.parse_args(argv)
-    result = calibrate(args.checkpoint, args.corpus, args.utterances)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    result = calibrate(args.checkpoint, args.corpus, args.utterances, rounds=args.rounds, offset_ms=args.offset_ms)
+    print(f"{result['utterances']} utterances of {args.corpus} against their reference/ (bias: positive = late)")
     for step in result["rounds"]:
         print(
             f"offset {step['offset_ms']:6.2f} ms: bias {step['bias_ms']:+6.2f} ms, "
             f"mean abs error {step['mean_abs_ms']:.2f} ms"
         )
-    print(f"calibrated CTC frame offset {result['offset_ms']} ms -> {args.checkpoint / CALIBRATION_FILE}")
+    print(
+        f"the truth implies a CTC frame offset of {result['implied_offset_ms']} ms "
+        f"(measured from {result['start_offset_ms']} ms); nothing written to {args.checkpoint}"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        print(f"figures -> {args.json}")
     return 0
 
 
