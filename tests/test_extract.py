@@ -10,8 +10,11 @@ import pytest
 import torch
 
 from aligner.align.methods import align, batched_mas
+from aligner.align.posteriors import load_aligner, log_posteriors
 from aligner.align.scores import score_matrix, to_frame_grid
+from aligner.train.data import model_input
 from matcha.text import SPACE_ID, symbol_to_id, text_to_sequence
+from matcha.utils.audio import SAMPLE_RATE, load_wav
 from matcha.utils.durations import load_durations
 from matcha.utils.extract_durations import main
 from matcha.utils.precompute_corpus import mel_path, read_metadata
@@ -93,6 +96,32 @@ def test_two_processes_give_the_same_files_as_one(corpus, checkpoint, tmp_path):
     for rel in one:
         assert torch.equal(load_durations(tmp_path / "one" / rel), load_durations(tmp_path / "two" / rel))
     assert (tmp_path / "two" / "alignment_summary.csv").read_text().count("\n") == 17
+
+
+def test_batch_size_changes_no_byte_of_any_duration_file(corpus, checkpoint, tmp_path):
+    """tiny.yaml's GroupNorm reads the whole input: padding an utterance beside longer ones would change it."""
+    folders = {size: tmp_path / f"batch{size}" for size in (1, 8, 32)}
+    for size, folder in folders.items():
+        assert run(corpus, checkpoint, "--method", "mel", "--batch-size", str(size), "--out-dir", str(folder)) == 0
+    files = sorted(p.relative_to(folders[1]) for p in folders[1].rglob("*.pt"))
+    assert len(files) == 16
+    for size, folder in folders.items():
+        assert sorted(p.relative_to(folder) for p in folder.rglob("*.pt")) == files
+        for rel in files:
+            assert (folder / rel).read_bytes() == (folders[1] / rel).read_bytes(), f"{rel}, batch size {size}"
+
+
+@pytest.mark.parametrize("chunk_seconds", [30.0, 1.0, 0.2])
+def test_posteriors_of_an_utterance_do_not_depend_on_the_others(corpus, checkpoint, chunk_seconds):
+    """The tiny.yaml model alone and beside others; chunk_seconds < 1 cuts each utterance into windows
+    (0.2: more windows than one forward pass takes)."""
+    model, extractor = load_aligner(checkpoint)
+    wavs = [load_wav(corpus / "wavs" / f"{u.rel_path}.wav", SAMPLE_RATE) for u in read_metadata(corpus)[:6]]
+    audios = [model_input(wav, SAMPLE_RATE, extractor) for wav in wavs]
+    assert len({len(a) for a in audios}) == 6, "utterances of different lengths (padding in a shared batch)"
+    together = log_posteriors(model, extractor, audios, chunk_seconds, 0.5)
+    for audio, result in zip(audios, together, strict=True):
+        assert torch.equal(result, log_posteriors(model, extractor, [audio], chunk_seconds, 0.5)[0])
 
 
 def test_scores_use_the_blank_for_blanks_and_pauses():

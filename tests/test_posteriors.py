@@ -71,6 +71,8 @@ def test_chunks_with_context_give_the_unchunked_posteriors_of_a_local_model(loca
     chunked = log_posteriors(local_model, extractor, [audio], chunk_seconds=1.0, context_seconds=0.5)[0]
     assert chunked.shape == whole.shape == (n_frames(local_model, audio), local_model.config.vocab_size)
     torch.testing.assert_close(chunked, whole)
+    many = log_posteriors(local_model, extractor, [audio], chunk_seconds=0.3, context_seconds=0.5)[0]
+    torch.testing.assert_close(many, whole, msg="25 windows: more than one forward pass of WINDOWS_PER_PASS")
     no_context = log_posteriors(local_model, extractor, [audio], chunk_seconds=1.0, context_seconds=0.0)[0]
     assert not torch.allclose(no_context, whole, atol=1e-4), "the chunk edges need their context"
 

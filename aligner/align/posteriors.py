@@ -11,6 +11,7 @@ from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 from matcha.text import symbols
 
 DEFAULT_CHECKPOINT = "outputs/aligner/tiny"
+WINDOWS_PER_PASS = 8  # windows of one long utterance per forward pass: faster than one by one, bounded memory
 TRAIN_HINT = "train one with:  accelerate launch aligner/train.py configs/aligner/tiny.yaml  (see README, Training)"
 
 
@@ -54,25 +55,38 @@ def log_posteriors(
     """Log-softmax CTC posteriors [frames, symbols] (float32, on the model's device) of each 16 kHz
     normalised audio, ``model._get_feat_extract_output_lengths(len(audio))`` frames each.
 
+    Each audio runs in forward passes of its own, never padded beside others: zero padding changes every
+    frame of a model whose feature encoder normalises over time (``feat_extract_norm: group``, GroupNorm
+    in the first conv layer, as in tiny.yaml, which takes no attention mask), and even a masked batch
+    need not give the same bits as the utterance alone. So an utterance's posteriors depend on that
+    utterance only: the same whatever the batch size and however a corpus is split between processes.
+
     An audio longer than one window (``chunk_seconds`` plus ``context_seconds`` on both sides) is cut into
-    chunks of whole CTC frames; each chunk runs with its context, at most ``len(audios)`` windows per
-    forward pass, and only the chunk's own frames are kept, so the model's memory depends on
-    ``chunk_seconds``, not on the utterance. Shorter audios run together in one pass, padded with 0 and
-    masked when the model family takes a mask.
+    chunks of whole CTC frames; its windows (all of the same length: no padding) run ``WINDOWS_PER_PASS``
+    per forward pass, a grouping set by the audio's length alone, and only each chunk's own frames are
+    kept, so the model's memory depends on ``chunk_seconds``, not on the utterance.
     """
-    hop, _ = frame_geometry(model)
+    hop, field = frame_geometry(model)
     chunk = max(1, round(chunk_seconds * extractor.sampling_rate / hop))
     context = max(0, round(context_seconds * extractor.sampling_rate / hop))
-    frames = model._get_feat_extract_output_lengths(torch.tensor([len(a) for a in audios])).tolist()
-    long = [i for i, n in enumerate(frames) if n > chunk + 2 * context]
-    short = [i for i, n in enumerate(frames) if n <= chunk + 2 * context]
-    results: dict[int, torch.Tensor] = {}
-    if short:
-        results.update(zip(short, padded_posteriors(model, extractor, [audios[i] for i in short]), strict=True))
-    if long:
-        long_audios = [audios[i] for i in long]
-        results.update(zip(long, chunked_posteriors(model, long_audios, chunk, context, len(audios)), strict=True))
-    return [results[i] for i in range(len(audios))]
+    width = chunk + 2 * context
+    results = []
+    for audio in audios:
+        samples = torch.from_numpy(audio).to(model.device)
+        n_frames = int(model._get_feat_extract_output_lengths(torch.tensor(len(audio))))
+        if n_frames <= width:
+            results.append(torch.log_softmax(model(samples[None]).logits.float(), dim=-1)[0, :n_frames])
+            continue
+        n_samples = hop * (width - 1) + field
+        windows = chunk_windows(n_frames, chunk, context)
+        pieces = []
+        for offset in range(0, len(windows), WINDOWS_PER_PASS):
+            group = windows[offset : offset + WINDOWS_PER_PASS]
+            batch = torch.stack([samples[hop * start : hop * start + n_samples] for start, _, _ in group])
+            log_probs = torch.log_softmax(model(batch).logits.float(), dim=-1)
+            pieces += [log_probs[row, first - start : end - start] for row, (start, first, end) in enumerate(group)]
+        results.append(torch.cat(pieces))
+    return results
 
 
 def frame_geometry(model: Wav2Vec2ForCTC) -> tuple[int, int]:
@@ -95,46 +109,3 @@ def chunk_windows(n_frames: int, chunk: int, context: int) -> list[tuple[int, in
         start = min(max(first - context, 0), n_frames - width)
         windows.append((start, first, min(first + chunk, n_frames)))
     return windows
-
-
-def padded_posteriors(
-    model: Wav2Vec2ForCTC, extractor: Wav2Vec2FeatureExtractor, audios: list[np.ndarray]
-) -> list[torch.Tensor]:
-    """Log-posteriors of ``audios`` in one forward pass, padded with 0 (masked if the extractor says so)."""
-    device = model.device
-    lengths = torch.tensor([len(a) for a in audios])
-    batch = torch.zeros(len(audios), int(lengths.max()))
-    for row, audio in enumerate(audios):
-        batch[row, : len(audio)] = torch.from_numpy(audio)
-    mask = None
-    if extractor.return_attention_mask:
-        mask = (torch.arange(batch.shape[1])[None, :] < lengths[:, None]).long().to(device)
-    logits = model(batch.to(device), attention_mask=mask).logits.float()
-    frames = model._get_feat_extract_output_lengths(lengths).tolist()
-    log_probs = torch.log_softmax(logits, dim=-1)
-    return [log_probs[row, : int(n)] for row, n in enumerate(frames)]
-
-
-def chunked_posteriors(
-    model: Wav2Vec2ForCTC, audios: list[np.ndarray], chunk: int, context: int, windows_per_pass: int
-) -> list[torch.Tensor]:
-    """Log-posteriors of audios longer than one window, stitched from the chunks of ``chunk_windows``.
-
-    All windows have the same number of samples, so they are batched without padding or mask."""
-    hop, field = frame_geometry(model)
-    width = chunk + 2 * context
-    n_samples = hop * (width - 1) + field
-    frames = model._get_feat_extract_output_lengths(torch.tensor([len(a) for a in audios])).tolist()
-    outputs = [torch.empty(int(n), model.config.vocab_size, device=model.device) for n in frames]
-    pieces = [
-        (index, torch.from_numpy(audio[hop * start : hop * start + n_samples]), start, first, end)
-        for index, audio in enumerate(audios)
-        for start, first, end in chunk_windows(int(frames[index]), chunk, context)
-    ]
-    for offset in range(0, len(pieces), windows_per_pass):
-        group = pieces[offset : offset + windows_per_pass]
-        batch = torch.stack([samples for _, samples, *_ in group]).to(model.device)
-        log_probs = torch.log_softmax(model(batch).logits.float(), dim=-1)
-        for row, (index, _, start, first, end) in enumerate(group):
-            outputs[index][first:end] = log_probs[row, first - start : end - start]
-    return outputs
