@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
 import torch
 import yaml
@@ -141,6 +142,38 @@ def test_single_process_run_writes_a_loadable_model(single_run):
     assert yaml.safe_load((output_dir / "train_config.yaml").read_text())["max_steps"] == 4
     assert list((output_dir / "tensorboard").rglob("events.out.tfevents*"))
     assert sorted(p.name for p in (output_dir / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]
+
+
+def held_out_per(model: Wav2Vec2ForCTC, corpus: Path) -> float:
+    """The PER of ``model`` on the prepared held-out split, one utterance at a time (as the run's
+    evaluation with one held-out utterance: no padding)."""
+    (split,) = (corpus / ".cache" / "aligner").glob("*/eval")
+    errors = length = 0
+    with torch.no_grad():
+        for row in datasets.load_from_disk(str(split)).with_format("numpy"):
+            audio = torch.tensor(row["input_values"])[None]
+            logits = model(audio, attention_mask=torch.ones_like(audio, dtype=torch.long)).logits
+            (hypothesis,) = greedy_decode(logits, torch.tensor([logits.shape[1]]))
+            errors += edit_distance(hypothesis, row["labels"].tolist())
+            length += len(row["labels"])
+    return errors / length
+
+
+def test_the_saved_model_is_the_one_with_the_lowest_held_out_per(single_run, corpus):
+    output_dir, results = single_run
+    curve = [(p["step"], p["per"]) for p in results["per_curve"]]
+    best_step, best_per = min(curve, key=lambda entry: entry[1])  # the first of equals, as training keeps it
+    assert (results["best_step"], results["best_per"]) == (best_step, best_per)
+    assert results["final_per"] == curve[-1][1] and results["steps"] == curve[-1][0] == 4
+    assert best_step < 4 and best_per < results["final_per"], f"this run must be best before its end: {curve}"
+    saved = load_file(output_dir / "model.safetensors")
+    at = {step: load_file(output_dir / "checkpoints" / f"step_{step:07d}" / "model.safetensors") for step in (2, 4)}
+    assert saved.keys() == at[best_step].keys()
+    assert all(torch.equal(saved[name], at[best_step][name]) for name in saved), "weights of the best step"
+    assert not all(torch.equal(saved[name], at[4][name]) for name in saved), "not those of the last step"
+    assert held_out_per(Wav2Vec2ForCTC.from_pretrained(output_dir).eval(), corpus) == pytest.approx(best_per)
+    card = (output_dir / "README.md").read_text()
+    assert f"weights of step {best_step}," in card and f"{best_per:.2%}" in card
 
 
 def test_resume_from_checkpoint_continues_exactly(single_run, corpus, tmp_path):

@@ -10,7 +10,8 @@ CONFIG.yaml (see configs/aligner/) gives the values of the fields listed below; 
 The corpus is prepared once and cached (aligner.train.data); training runs with accelerate (one or several
 processes, CPU or GPU, mixed precision on GPU), evaluates the phone error rate (greedy CTC) on the
 held-out split every ``eval_steps``, logs to TensorBoard (D/tensorboard), saves resumable states in
-D/checkpoints/ and finally writes to D: the model (safetensors) and processor, loadable with
+D/checkpoints/ and finally writes to D: the model with the lowest held-out PER of all evaluations (the
+last one included; safetensors) and processor, loadable with
 ``Wav2Vec2ForCTC.from_pretrained(D)`` and ``Wav2Vec2Processor.from_pretrained(D)``, README.md (model
 card), train_config.yaml, data_report.json and train_results.json.
 """
@@ -109,6 +110,29 @@ class TrainState:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             setattr(self, key, value)
+
+
+class BestModel:
+    """The evaluation with the lowest held-out PER so far and a CPU copy of the model's weights then
+    (checkpointed with the run, so a resumed run saves the same model as an uninterrupted one)."""
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+        self.per = math.inf
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: torch.nn.Module, step: int, per: float) -> None:
+        """Keep a copy of ``model``'s weights if ``per`` is lower than the best so far (NaN never is; a tie
+        keeps the earlier). ``per`` is gathered over all processes: every process takes the same decision."""
+        if per < self.per:
+            self.step, self.per = step, per
+            self.weights = {name: value.detach().to("cpu", copy=True) for name, value in model.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "per": self.per, "weights": self.weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step, self.per, self.weights = state["step"], state["per"], state["weights"]
 
 
 def resolve_mixed_precision(requested: str, device: torch.device) -> str:
@@ -236,7 +260,9 @@ Wav2Vec2ForCTC whose output `i` is `matcha.text.symbols[i]` (CTC blank = pad `_`
   {sum(report.excluded.values())} left out ({json.dumps(report.excluded, ensure_ascii=False)})
 - Training: {results["steps"]} steps ({results["epochs"]:.1f} epochs), batch {results["total_batch_size"]},
   {results["num_processes"]} process(es), {results["train_seconds"] / 60:.1f} min
-- Held-out phone error rate (greedy CTC): {results["final_per"]:.2%}
+- Saved: the weights of step {results["best_step"]}, the lowest held-out phone error rate (greedy CTC) of
+  {len(results["per_curve"])} evaluations: {results["best_per"]:.2%}
+  (at the last step, {results["steps"]}: {results["final_per"]:.2%})
 
 Load with `Wav2Vec2ForCTC.from_pretrained(folder)` and `Wav2Vec2Processor.from_pretrained(folder)`;
 audio: 16 kHz mono. `train_config.yaml` holds the full configuration, `train_results.json` the PER curve.
@@ -291,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     raw: Wav2Vec2ForCTC = accelerator.unwrap_model(model)
     state = TrainState()
     prior = LabelPrior(raw.config.vocab_size)
+    best = BestModel()
     accelerator.register_for_checkpointing(state)
     accelerator.register_for_checkpointing(prior)
+    accelerator.register_for_checkpointing(best)
     if args.resume_from_checkpoint:
         checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint)
         if checkpoint is None:
@@ -321,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     def run_eval() -> None:
         metrics = evaluate(accelerator, model, raw, eval_loader, use_mask)
         state.curve.append({"step": state.step, "seconds": round(state.seconds, 1), **metrics})
+        best.update(raw, state.step, metrics["per"])
         accelerator.log(metrics, step=state.step)
         logger.info(
             "step %d: held-out PER %.2f%%, eval loss %.3f", state.step, 100 * metrics["per"], metrics["eval_loss"]
@@ -384,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
             state.batch = 0
     progress.close()
     run_eval()
+    if best.weights is None:  # no PER (no held-out utterance): the last weights
+        best.step, best.per = state.step, state.curve[-1]["per"]
+    else:
+        raw.load_state_dict(best.weights)
 
     results = {
         "steps": state.step,
@@ -394,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         "num_processes": accelerator.num_processes,
         "final_per": state.curve[-1]["per"],
         "final_eval_loss": state.curve[-1]["eval_loss"],
+        "best_step": best.step,
+        "best_per": best.per,
         "per_curve": state.curve,
         "train_utterances": len(data.train),
         "eval_utterances": len(data.eval),
@@ -408,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         (output_dir / "README.md").write_text(model_card(model_args, data_args, data, results), encoding="utf-8")
         (output_dir / "train_results.json").write_text(json.dumps(results, indent=1))
         logger.info(
-            "saved to %s: held-out PER %.2f%% after %d steps", output_dir, 100 * state.curve[-1]["per"], state.step
-        )
+            "saved to %s: the model of step %d, held-out PER %.2f%% (lowest of %d evaluations; %.2f%% at the "
+            "last step, %d)",
+            output_dir, best.step, 100 * best.per, len(state.curve), 100 * state.curve[-1]["per"], state.step,
+        )  # fmt: skip
     accelerator.end_training()
     return 0
