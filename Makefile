@@ -19,15 +19,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 setup: $(VENV)/.installed
 
 # demo corpus (espeak speech with true boundaries) -> Matcha mels -> train the tiny Wav2Vec2 aligner
-# -> calibrate its frame offset -> durations + TextGrids -> accuracy table -> comparison with
-# StyleTTS2's ASRCNN and the plain CTC forced_align baseline (report with pictures).
+# (which ends by Viterbi-training its acoustic stage on the corpus) -> durations + TextGrids -> accuracy
+# table -> comparison with the CTC stage alone (--method mel), StyleTTS2's ASRCNN and the plain CTC
+# forced_align baseline (report with pictures). Nothing but aligner.evaluate reads reference/.
 $(DEMO)/metadata.csv: | setup
 	$(PY) -m aligner.demo.corpus --out $(DEMO) --n $(DEMO_N) --speakers 8
 
 $(ALIGNER)/model.safetensors: $(DEMO)/metadata.csv
 	$(PY) -m matcha.utils.precompute_corpus --corpus $(DEMO)
 	$(PY) aligner/train.py configs/aligner/tiny.yaml --corpus $(DEMO) --output_dir $(ALIGNER)
-	$(PY) -m aligner.evaluate.calibrate --checkpoint $(ALIGNER) --corpus $(DEMO)
 
 $(ASR)/epoch_00006.pth: $(DEMO)/metadata.csv
 	$(PY) -m matcha.utils.ASR.train --corpus $(DEMO) --config matcha/utils/ASR/demo.yml --out-dir $(ASR) --epochs 6
@@ -35,12 +35,15 @@ $(ASR)/epoch_00006.pth: $(DEMO)/metadata.csv
 demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --textgrid
 	$(PY) -m aligner.evaluate --corpus $(DEMO) --json $(REPORT)/evaluation.json
+	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --method mel \
+		--out-dir $(REPORT)/ctc_mel
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --method forced_align \
 		--out-dir $(REPORT)/forced_align
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --aligner asrcnn --checkpoint $(ASR)/epoch_00006.pth \
 		--asr-config matcha/utils/ASR/demo.yml --out-dir $(REPORT)/asrcnn
-	$(PY) -m aligner.evaluate.compare --corpus $(DEMO) --durations $(DEMO)/durations $(REPORT)/asrcnn $(REPORT)/forced_align \
-		--names wav2vec2 asrcnn forced_align --report $(REPORT)/comparison
+	$(PY) -m aligner.evaluate.compare --corpus $(DEMO) \
+		--durations $(DEMO)/durations $(REPORT)/ctc_mel $(REPORT)/asrcnn $(REPORT)/forced_align \
+		--names wav2vec2 ctc_mel asrcnn forced_align --report $(REPORT)/comparison
 	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
 
 # make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
@@ -56,7 +59,7 @@ bench: setup
 	$(PY) benchmarks/extract_stages.py --n $(BENCH_N) --json $(BENCH)/extract_stages.json
 	$(PY) benchmarks/memory.py --n $(BENCH_N) --json $(BENCH)/memory.json
 	$(PY) benchmarks/mas.py --json $(BENCH)/mas.json
-	$(PY) benchmarks/accuracy.py --corpus $(DEMO) --aligner wav2vec2=$(DEMO)/durations \
+	$(PY) benchmarks/accuracy.py --corpus $(DEMO) --aligner wav2vec2=$(DEMO)/durations --aligner ctc_mel=$(REPORT)/ctc_mel \
 		--aligner forced_align=$(REPORT)/forced_align --aligner asrcnn=$(REPORT)/asrcnn --json $(BENCH)/accuracy.json
 	$(PY) benchmarks/report.py --results $(BENCH)
 

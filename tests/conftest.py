@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from aligner.demo.corpus import build_corpus
+from aligner.train.acoustic import fit_acoustic_stage
 from aligner.train.model import ModelArguments, build_model
 from aligner.train.vocab import build_processor
 from matcha.utils.precompute_corpus import precompute
@@ -35,8 +36,9 @@ def corpus(demo_corpus, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory) -> Path:
-    """tiny.yaml's architecture, untrained, saved as extraction loads it."""
+def checkpoint(tmp_path_factory, demo_corpus) -> Path:
+    """tiny.yaml's architecture, untrained, saved as extraction loads it, with an acoustic stage
+    Viterbi-trained on the demo corpus (what aligner/train.py leaves)."""
     config = yaml.safe_load((REPO / "configs/aligner/tiny.yaml").read_text())
     torch.manual_seed(0)
     model = build_model(ModelArguments(model_config=config["model_config"]))
@@ -44,6 +46,7 @@ def checkpoint(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("aligner")
     model.save_pretrained(folder)
     build_processor().save_pretrained(folder)
+    fit_acoustic_stage(folder, demo_corpus, rounds=2)
     return folder
 
 

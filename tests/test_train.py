@@ -25,7 +25,7 @@ from matcha.text import symbols
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "aligner" / "tiny.yaml"
 TYPES = (ModelArguments, DataArguments, TrainArguments)
-QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1"]
+QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1", "--acoustic_rounds", "0"]
 
 
 def parse(tmp_path, config: dict, *flags: str):
@@ -122,7 +122,8 @@ def train(corpus, output_dir, *flags, launcher=(sys.executable,)):
 @pytest.fixture(scope="module")
 def single_run(corpus, tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("run")
-    results = train(corpus, output_dir, "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2")
+    results = train(corpus, output_dir, "--max_steps", "4", "--eval_steps", "2", "--save_steps", "2",
+                    "--acoustic_rounds", "2")  # fmt: skip
     return output_dir, results
 
 
@@ -142,6 +143,9 @@ def test_single_process_run_writes_a_loadable_model(single_run):
     assert yaml.safe_load((output_dir / "train_config.yaml").read_text())["max_steps"] == 4
     assert list((output_dir / "tensorboard").rglob("events.out.tfevents*"))
     assert sorted(p.name for p in (output_dir / "checkpoints").iterdir()) == ["step_0000002", "step_0000004"]
+    settings = json.loads((output_dir / "alignment.json").read_text())  # the acoustic stage, fitted at the end
+    assert (output_dir / "acoustic_model.safetensors").exists() and settings["utterances"] == 10
+    assert [row["round"] for row in settings["rounds"]] == [1, 2] and "offset_ms" in settings
 
 
 def held_out_per(model: Wav2Vec2ForCTC, corpus: Path) -> float:

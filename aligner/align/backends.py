@@ -11,13 +11,15 @@ results on Matcha's hop-256 grid:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from aligner.align.acoustic import MODEL_FILE, AcousticModel, AcousticStage, acoustic_features
 from aligner.align.methods import Alignment, AlignmentError, align
-from aligner.align.posteriors import load_aligner, log_posteriors
+from aligner.align.posteriors import CheckpointError, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
 from aligner.train.data import model_input
@@ -28,40 +30,78 @@ from matcha.utils.audio import SAMPLE_RATE, load_wav, require_audible
 CALIBRATION_FILE = "alignment.json"
 
 
-def calibrated_offset_ms(checkpoint: str | Path) -> float:
-    """The CTC frame offset measured by ``aligner.evaluate.calibrate`` for this checkpoint, else the nominal one."""
+FIT_HINT = "fit it with:  python -m aligner.train.acoustic --checkpoint {checkpoint} --corpus CORPUS"
+
+
+def alignment_settings(checkpoint: str | Path) -> dict:
+    """What ``aligner.train.acoustic`` wrote to CHECKPOINT/alignment.json (CTC frame offset, CTC weight),
+    or the nominal offset alone when it has not run there."""
     path = Path(checkpoint) / CALIBRATION_FILE
     if path.is_file():
-        return float(json.loads(path.read_text(encoding="utf-8"))["offset_ms"])
-    return NOMINAL_OFFSET_SECONDS * 1000
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"offset_ms": NOMINAL_OFFSET_SECONDS * 1000}
+
+
+@dataclass
+class Wav2Vec2Audio:
+    """One utterance as the Wav2Vec2 aligner reads it: the model's 16 kHz input and the 24 kHz wav."""
+
+    model_input: np.ndarray
+    wav: np.ndarray
 
 
 class Wav2Vec2Aligner:
-    """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align.methods``)."""
+    """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align.methods``); the
+    ``acoustic`` method needs the checkpoint's acoustic stage (``aligner.train.acoustic``)."""
 
     def __init__(
-        self, checkpoint: str | Path, device: torch.device, method: str = "mel", offset_ms: float | None = None
+        self, checkpoint: str | Path, device: torch.device, method: str = "acoustic", offset_ms: float | None = None
     ) -> None:
         self.model, self.extractor = load_aligner(checkpoint, device)
         self.pauses_as_blank = getattr(self.model.config, "ctc_targets", "all") == "phones"
         self.method = method
-        self.offset_ms = calibrated_offset_ms(checkpoint) if offset_ms is None else offset_ms
+        settings = alignment_settings(checkpoint)
+        self.offset_ms = float(settings["offset_ms"]) if offset_ms is None else offset_ms
+        self.acoustic = None
+        if method == "acoustic":
+            try:
+                model = AcousticModel.load(checkpoint)
+            except FileNotFoundError as error:
+                raise CheckpointError(
+                    f"{checkpoint} has no acoustic stage ({MODEL_FILE}); {FIT_HINT.format(checkpoint=checkpoint)}, "
+                    "or use --method mel (CTC scores alone)"
+                ) from error
+            self.acoustic = AcousticStage(model, float(settings["ctc_weight"]))
 
     def check(self, token_ids: list[int]) -> None:
         """Every Matcha symbol has a row in the CTC head: nothing to check."""
 
-    def read_audio(self, path: Path) -> np.ndarray:
-        """16 kHz, normalised as the feature extractor does (as in training), once the 24 kHz wav has
-        passed ``load_wav``'s checks and is not silent (normalising would blow silence up to noise)."""
-        return model_input(require_audible(load_wav(path, SAMPLE_RATE), path), SAMPLE_RATE, self.extractor)
+    def read_audio(self, path: Path) -> Wav2Vec2Audio:
+        """The 24 kHz wav, once it has passed ``load_wav``'s checks and is not silent, and the model's
+        input: 16 kHz, normalised as the feature extractor does (as in training; normalising silence
+        would blow it up to noise)."""
+        wav = require_audible(load_wav(path, SAMPLE_RATE), path)
+        return Wav2Vec2Audio(model_input(wav, SAMPLE_RATE, self.extractor), wav)
 
     def align(
-        self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]
+        self, audios: list[Wav2Vec2Audio], token_ids: list[list[int]], n_frames: list[int]
     ) -> list[Alignment | AlignmentError]:
         """Durations for one batch."""
-        log_probs = log_posteriors(self.model, self.extractor, audios)
+        log_probs = log_posteriors(self.model, self.extractor, [audio.model_input for audio in audios])
+        features = None
+        if self.acoustic is not None:
+            features = [acoustic_features(audio.wav, n) for audio, n in zip(audios, n_frames, strict=True)]
+        offset = self.offset_ms / 1000
         return align(
-            log_probs, token_ids, n_frames, frame_seconds(), self.method, self.pauses_as_blank, self.offset_ms / 1000
+            log_probs,
+            token_ids,
+            n_frames,
+            frame_seconds(),
+            self.method,
+            self.pauses_as_blank,
+            offset,
+            self.acoustic,
+            features,
         )
 
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from aligner.align.acoustic import AcousticStage
 from aligner.align.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import durations_from_intervals
 from aligner.train.vocab import frames_needed
 from matcha.text import BLANK_ID, NON_PHONE_IDS
 from matcha.utils.monotonic_align import maximum_path
 
-METHODS = ("mel", "ctc", "forced_align")
+METHODS = ("acoustic", "mel", "ctc", "forced_align")
 
 
 class AlignmentError(ValueError):
@@ -112,24 +113,34 @@ def align(
     method: str = "mel",
     pauses_as_blank: bool = True,
     offset: float = 0.0125,
+    acoustic: AcousticStage | None = None,
+    features: list[torch.Tensor] | None = None,
 ) -> list[Alignment | AlignmentError]:
     """Durations on the mel grid for a batch of utterances (an ``AlignmentError`` in place of one
-    that cannot be aligned). ``offset``: time of the centre of CTC frame 0, in seconds."""
+    that cannot be aligned). ``log_probs``: CTC log-posteriors [CTC frames, symbols] per utterance;
+    ``offset``: time of the centre of CTC frame 0, in seconds; ``acoustic`` and ``features`` (one
+    [mel frames, D] matrix per utterance, ``aligner.align.acoustic.acoustic_features``): what the
+    ``acoustic`` method needs. Each utterance's durations depend on that utterance alone.
+    ``Alignment.mean_log_prob`` is the mean CTC log-posterior along the path on the grid searched
+    (for ``acoustic``, the mel grid)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "acoustic" and (acoustic is None or features is None):
+        raise ValueError("the acoustic method needs an acoustic stage and the features of every utterance")
     results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(log_probs)
     grids, rows = [], []
     for row, (lp, ids, n_mel) in enumerate(zip(log_probs, token_ids, n_mel_frames, strict=True)):
         scores = score_matrix(lp, ids, pauses_as_blank)
-        if method == "mel":
+        if method in ("mel", "acoustic"):
             scores = to_frame_grid(scores, n_mel, mel_frame_seconds, offset)
         needed = len(ids)
         if method == "forced_align":
             needed = frames_needed([ids[k] for k in ctc_target_positions(ids, pauses_as_blank)])
         if needed > scores.shape[1] or len(ids) > n_mel:
+            grid = "CTC" if method in ("ctc", "forced_align") else "mel"
             results[row] = AlignmentError(
                 f"audio too short for its tokens: {len(ids)} tokens for {n_mel} mel frames, "
-                f"{needed} needed of its {scores.shape[1]} {'mel' if method == 'mel' else 'CTC'} frames"
+                f"{needed} needed of its {scores.shape[1]} {grid} frames"
             )
             continue
         if method == "forced_align":
@@ -142,7 +153,10 @@ def align(
         rows.append(row)
     if not grids:
         return results
-    for row, scores, path_durations in zip(rows, grids, batched_mas(grids), strict=True):
+    searched = grids
+    if method == "acoustic":
+        searched = [acoustic.scores(features[row], token_ids[row], grid) for row, grid in zip(rows, grids, strict=True)]
+    for row, scores, path_durations in zip(rows, grids, batched_mas(searched), strict=True):
         mean_log_prob = _path_score(scores, path_durations)
         durations = path_durations
         if method == "ctc":

@@ -117,7 +117,7 @@ def calibrate(
     if not items:
         raise ValueError(f"{corpus}: no reference/ with phones agreeing with the text; nothing to measure against")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    aligner = Wav2Vec2Aligner(checkpoint, device, offset_ms=offset_ms)
+    aligner = Wav2Vec2Aligner(checkpoint, device, method="mel", offset_ms=offset_ms)
     figures = measure_offset(aligner, corpus, items, batch_size, rounds)
     return {"checkpoint": str(checkpoint), "corpus": str(corpus), "utterances": len(items), **figures}
 

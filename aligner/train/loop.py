@@ -36,6 +36,7 @@ from accelerate.utils import parse_flag_from_env, set_seed
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2ForCTC, get_scheduler
 
+from aligner.train.acoustic import fit_acoustic_stage
 from aligner.train.config import parse_config, to_dict
 from aligner.train.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
 from aligner.train.label_prior import LabelPrior
@@ -86,6 +87,14 @@ class TrainArguments:
         },
     )
     label_prior_steps: int = field(default=100, metadata={"help": "re-estimate the label prior every N steps"})
+    acoustic_rounds: int = field(
+        default=4,
+        metadata={"help": "at the end, Viterbi-train the acoustic stage on the corpus in at most N rounds "
+                  "(aligner.train.acoustic; 0: skip it, extraction then needs --method mel)"},
+    )  # fmt: skip
+    acoustic_utterances: int = field(
+        default=1000, metadata={"help": "fit the acoustic stage on at most this many utterances of the corpus"}
+    )
 
     def __post_init__(self) -> None:
         if self.mixed_precision not in MIXED_PRECISION:
@@ -399,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
                 accelerator.log({"loss": mean_loss, "lr": lr, "epoch": state.epoch}, step=state.step)
                 progress.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}")
             if limit and state.seconds >= limit:
+                logger.warning(
+                    "max_train_minutes=%g reached at step %d of %d: stopping (a guard; on a busy machine the "
+                    "model then trains less)", args.max_train_minutes, state.step, args.max_steps,
+                )  # fmt: skip
                 accelerator.set_trigger()
             stop = accelerator.check_trigger() or state.step >= args.max_steps
             if args.eval_steps and state.step % args.eval_steps == 0 and not stop:
@@ -447,5 +460,14 @@ def main(argv: list[str] | None = None) -> int:
             "last step, %d)",
             output_dir, best.step, 100 * best.per, len(state.curve), 100 * state.curve[-1]["per"], state.step,
         )  # fmt: skip
+        if args.acoustic_rounds > 0:
+            fitted = fit_acoustic_stage(
+                output_dir, data_args.corpus, args.acoustic_rounds, args.acoustic_utterances, device=str(raw.device)
+            )
+            logger.info(
+                "acoustic stage fitted on %d utterances of %s in %d rounds; CTC frame offset %.2f ms",
+                fitted["utterances"], data_args.corpus, len(fitted["rounds"]), fitted["offset_ms"],
+            )  # fmt: skip
+    accelerator.wait_for_everyone()
     accelerator.end_training()
     return 0

@@ -100,15 +100,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--method",
         choices=METHODS,
-        default="mel",
-        help="mel: MAS on the mel grid (default); ctc: MAS on 20 ms frames, then to the grid; "
-        "forced_align: the plain CTC baseline",
+        default="acoustic",
+        help="acoustic: MAS over the checkpoint's acoustic scores plus its CTC scores, on the mel grid: phone "
+        "tokens hold their phones' frames, blanks one frame except over a pause (default; needs the acoustic "
+        "stage that aligner/train.py fits, or python -m aligner.train.acoustic); mel: MAS over the CTC scores "
+        "alone on the mel grid (phone tokens get their CTC spikes, blanks the frames between); ctc: MAS on "
+        "20 ms CTC frames, then to the grid; forced_align: the plain CTC baseline",
     )
     parser.add_argument(
         "--offset-ms",
         type=float,
-        help="wav2vec2: time of the centre of the first CTC frame (default: the checkpoint's calibrated "
-        "value in alignment.json, written by python -m aligner.evaluate.calibrate, else 12.5 ms)",
+        help="wav2vec2: time of the centre of the first CTC frame (default: the value in the checkpoint's "
+        "alignment.json, set from the training corpus itself by python -m aligner.train.acoustic, else 12.5 ms)",
     )
     args = parser.parse_args(argv)
     if args.batch_size < 1:

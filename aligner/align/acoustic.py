@@ -1,0 +1,191 @@
+"""Acoustic scores on Matcha's mel grid: the stage that puts boundaries where the sound changes.
+
+A CTC model trained without boundaries knows *which* token is spoken near a frame, but it places its
+evidence in one-frame spikes between long blanks, so MAS over CTC scores gives each phone token a
+frame or two and the blanks the rest. This stage scores every mel frame against one diagonal
+Gaussian per token class, on short-time spectral features of that frame alone, so a token's score is
+high exactly over the frames that sound like it.
+
+**Features** of mel frame f (centred at (f + 0.5) * 256 samples at 24 kHz): Matcha's own 80-band
+log-mel (1024-sample window) and a 40-band log-mel of a 384-sample (16 ms) window on the same centres,
+with their first and second deltas (torchaudio's ``compute_deltas``), normalised per utterance (zero
+mean and unit variance per dimension): 360 numbers per frame.
+
+**Classes**: a phone token's class is its Matcha symbol id; blanks, spaces and punctuation share
+class 0, the pause, so an interspersed blank keeps the contract's one frame inside speech and grows
+only over a pause.
+
+The Gaussians are fitted by Viterbi training (hard EM: align, re-estimate, re-align, as HMM forced
+aligners such as the Montreal Forced Aligner train) in :mod:`aligner.train.acoustic`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torchaudio.functional import compute_deltas
+
+from matcha.text import BLANK_ID, NON_PHONE_IDS, symbols
+from matcha.utils.audio import mel_spectrogram
+
+MODEL_FILE = "acoustic_model.safetensors"
+PAUSE_CLASS = 0
+N_CLASSES = len(symbols)
+SHORT_WINDOW = 384  # samples at 24 kHz: 16 ms
+SHORT_N_FFT = 512
+SHORT_N_MELS = 40
+MIN_PAUSE_FRAMES = 3  # a run of non-phone tokens shorter than this is a junction, not a pause
+VARIANCE_FLOOR = 0.05  # share of the pooled variance a class variance may not go below
+MIN_CLASS_FRAMES = 20  # a class seen on fewer frames keeps the pooled variance
+BLANK_TIE_BREAK = 1e-3  # per frame: pause frames go to space/punctuation tokens before their blanks
+
+
+def acoustic_features(wav: np.ndarray, n_frames: int) -> torch.Tensor:
+    """Features [n_frames, 360] (float32) of a 24 kHz mono wav (float in [-1, 1]), one row per mel frame.
+
+    Rows past the wav's own ``floor(samples / 256)`` frames repeat its last row (a mel may be one frame
+    longer than its wav gives); ``ValueError`` when the wav is too short for one frame."""
+    audio = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
+    long_window = mel_spectrogram(audio)[0]
+    short_window = mel_spectrogram(audio, n_fft=SHORT_N_FFT, num_mels=SHORT_N_MELS, win_size=SHORT_WINDOW)[0]
+    spectra = torch.cat([long_window, short_window])
+    if spectra.shape[1] == 0:
+        raise ValueError(f"{len(wav)} samples give no mel frame")
+    if spectra.shape[1] < n_frames:
+        spectra = torch.nn.functional.pad(spectra[None], (0, n_frames - spectra.shape[1]), mode="replicate")[0]
+    spectra = spectra[:, :n_frames]
+    first = compute_deltas(spectra[None], win_length=5)[0]
+    second = compute_deltas(first[None], win_length=5)[0]
+    features = torch.cat([spectra, first, second]).T
+    return (features - features.mean(0)) / (features.std(0, unbiased=False) + 1e-5)
+
+
+def token_classes(token_ids: list[int]) -> torch.Tensor:
+    """Class of each token [tokens] (int64): its symbol id for a phone, ``PAUSE_CLASS`` otherwise."""
+    pause = set(NON_PHONE_IDS) | {BLANK_ID}
+    return torch.tensor([PAUSE_CLASS if i in pause else i for i in token_ids], dtype=torch.long)
+
+
+def training_labels(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
+    """Class of each frame [frames] under an alignment, -1 for frames that train no class.
+
+    Phone tokens train their class on every frame they hold. The pause class trains only on real
+    pauses: runs of at least ``MIN_PAUSE_FRAMES`` frames held by non-phone tokens, among them a space,
+    a punctuation mark or the leading or trailing blank; a run of blanks between two phones is a
+    junction (in a CTC alignment, the speech between two spikes) and trains nothing."""
+    classes = token_classes(token_ids)
+    owner = torch.repeat_interleave(torch.arange(len(token_ids)), durations)
+    labels = classes[owner].clone()
+    last = len(token_ids) - 1
+    is_pause = labels == PAUSE_CLASS
+    edges = torch.nonzero(is_pause[1:] != is_pause[:-1]).flatten() + 1
+    bounds = [0, *edges.tolist(), len(owner)]
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        if not is_pause[start]:
+            continue
+        tokens = set(owner[start:end].tolist())
+        real = any(token_ids[k] != BLANK_ID or k in (0, last) for k in tokens)
+        if end - start < MIN_PAUSE_FRAMES or not real:
+            labels[start:end] = -1
+    return labels
+
+
+@dataclass
+class GaussianStats:
+    """Sufficient statistics of one diagonal Gaussian per class: frame counts [C], sums [C, D] and
+    sums of squares [C, D], in float64."""
+
+    counts: torch.Tensor
+    sums: torch.Tensor
+    squares: torch.Tensor
+
+    @classmethod
+    def empty(cls, dim: int, n_classes: int = N_CLASSES) -> GaussianStats:
+        """Zero statistics for ``n_classes`` classes of ``dim`` features."""
+        zeros = torch.zeros(n_classes, dim, dtype=torch.float64)
+        return cls(torch.zeros(n_classes, dtype=torch.float64), zeros, zeros.clone())
+
+    def add(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Add frames [frames, D] with their class labels [frames] (-1: skipped)."""
+        keep = labels >= 0
+        x, labels = features[keep].double(), labels[keep]
+        self.counts.index_add_(0, labels, torch.ones(len(labels), dtype=torch.float64))
+        self.sums.index_add_(0, labels, x)
+        self.squares.index_add_(0, labels, x * x)
+
+
+@dataclass
+class AcousticModel:
+    """One diagonal Gaussian per class: means and variances [C, D] (float32), training frames per class [C]."""
+
+    means: torch.Tensor
+    variances: torch.Tensor
+    counts: torch.Tensor
+
+    @classmethod
+    def from_stats(cls, stats: GaussianStats) -> AcousticModel:
+        """Maximum-likelihood Gaussians. Variances are floored at ``VARIANCE_FLOOR`` of the pooled
+        variance; a class seen on fewer than ``MIN_CLASS_FRAMES`` frames keeps the pooled variance, and
+        one never seen the pooled mean too (it then scores every frame alike: the CTC scores decide)."""
+        total = stats.counts.sum()
+        if total == 0:
+            raise ValueError("no frame to fit the acoustic model on")
+        pooled_mean = stats.sums.sum(0) / total
+        pooled_var = stats.squares.sum(0) / total - pooled_mean**2
+        n = stats.counts.clamp(min=1)[:, None]
+        means = stats.sums / n
+        variances = torch.maximum(stats.squares / n - means**2, VARIANCE_FLOOR * pooled_var)
+        rare = stats.counts < MIN_CLASS_FRAMES
+        variances[rare] = pooled_var
+        means[stats.counts == 0] = pooled_mean
+        return cls(means.float(), variances.float(), stats.counts.float())
+
+    def log_likelihoods(self, features: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """Scores [tokens, frames]: log-density (without the constant) of every frame [frames, D]
+        under the Gaussian of every token's class [tokens]."""
+        means = self.means.to(features.device)[classes]
+        variances = self.variances.to(features.device)[classes]
+        precision = 1.0 / variances
+        # sum_d (x - m)^2 / v = x^2 . p - 2 x . (m p) + m^2 . p, as matrix products
+        quadratic = (features**2) @ precision.T - 2 * features @ (means * precision).T + (means**2 * precision).sum(1)
+        return -0.5 * (quadratic.T + torch.log(variances).sum(1)[:, None])
+
+    def save(self, folder: str | Path) -> None:
+        """Write ``folder/acoustic_model.safetensors``."""
+        tensors = {"means": self.means, "variances": self.variances, "counts": self.counts}
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(Path(folder) / MODEL_FILE))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> AcousticModel:
+        """Read ``folder/acoustic_model.safetensors``; ``FileNotFoundError`` when absent."""
+        path = Path(folder) / MODEL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        tensors = load_file(str(path))
+        return cls(tensors["means"], tensors["variances"], tensors["counts"])
+
+
+def blank_tie_break(token_ids: list[int]) -> torch.Tensor:
+    """Per-row score offsets [tokens]: ``-BLANK_TIE_BREAK`` for blanks, 0 otherwise, so that a pause
+    goes to the space or punctuation token beside it, its blanks keeping one frame each."""
+    return torch.tensor([-BLANK_TIE_BREAK if i == BLANK_ID else 0.0 for i in token_ids])
+
+
+@dataclass
+class AcousticStage:
+    """What the ``acoustic`` alignment method scores with: the Gaussians and the weight of the CTC scores."""
+
+    model: AcousticModel
+    ctc_weight: float
+
+    def scores(self, features: torch.Tensor, token_ids: list[int], ctc_scores: torch.Tensor) -> torch.Tensor:
+        """Score matrix [tokens, frames] for MAS: acoustic log-likelihoods of ``features`` [frames, D],
+        plus ``ctc_weight`` times the CTC scores on the mel grid [tokens, frames], plus the blank tie-break."""
+        acoustic = self.model.log_likelihoods(
+            features.to(ctc_scores.device), token_classes(token_ids).to(ctc_scores.device)
+        )
+        return acoustic + self.ctc_weight * ctc_scores + blank_tie_break(token_ids).to(ctc_scores.device)[:, None]

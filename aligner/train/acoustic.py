@@ -1,0 +1,241 @@
+"""Fit an aligner's acoustic stage on a corpus by Viterbi training, and set its CTC frame offset from it.
+
+    python -m aligner.train.acoustic --checkpoint D --corpus C [--rounds 4] [--utterances 1000]
+
+``aligner/train.py`` runs this at the end of training, on its training corpus; run it yourself to fit
+the stage of a checkpoint trained elsewhere (or loaded with ``from_pretrained``) to your corpus. It needs
+no truth: only the wavs, the texts and the CTC model.
+
+1. Seed: the CTC posteriors of every utterance, MAS on the mel grid at the nominal CTC frame offset
+   (12.5 ms, the centre of the first frame's receptive field).
+2. Round 1: one Gaussian per token class (``aligner.align.acoustic``) from the seed alignment, then
+   MAS over the acoustic scores alone. A CTC model trained from scratch decides for itself where in its
+   receptive field it puts a phone's evidence, so the CTC frame offset is moved by the mean difference
+   between the boundaries of two adjacent phones in this acoustic alignment and in the seed.
+3. Rounds 2..N: re-estimate from the last alignment and re-align with the acoustic scores plus
+   ``ctc_weight`` times the CTC scores at the new offset, until fewer than ``min_change`` of the frames
+   change token (Viterbi training converges: each round can only raise the total score).
+
+Writes D/acoustic_model.safetensors and D/alignment.json (offset_ms, ctc_weight and the history of the
+rounds), which ``python -m matcha.utils.extract_durations`` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from aligner.align.acoustic import (
+    AcousticModel,
+    AcousticStage,
+    GaussianStats,
+    acoustic_features,
+    training_labels,
+)
+from aligner.align.backends import CALIBRATION_FILE
+from aligner.align.methods import batched_mas
+from aligner.align.posteriors import load_aligner, log_posteriors
+from aligner.align.scores import NOMINAL_OFFSET_SECONDS, score_matrix, to_frame_grid
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.phone_match import symbol_times
+from aligner.train.data import model_input
+from matcha.text import (
+    UnknownSymbolError,
+    intersperse,
+    is_phone_symbol,
+    phonemes_to_ids,
+    to_phonemes_multilingual,
+)
+from matcha.text.phonemize import unknown_languages
+from matcha.utils.audio import SAMPLE_RATE, AudioError, load_wav, n_mel_frames, require_audible
+from matcha.utils.durations import atomic_write
+from matcha.utils.precompute_corpus import read_metadata, wav_path
+
+CTC_WEIGHT = 3.0
+MAS_BATCH = 16
+
+
+@dataclass
+class TrainingUtterance:
+    """What Viterbi training keeps of one utterance."""
+
+    ipa: str
+    token_ids: list[int]
+    features: torch.Tensor  # [mel frames, D]
+    ctc_scores: torch.Tensor  # [tokens, CTC frames]
+
+
+def select(n: int, limit: int) -> list[int]:
+    """Indices of at most ``limit`` of ``n`` items, evenly spread (all of them when ``n <= limit``)."""
+    if n <= limit:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)}) if limit > 1 else [0]
+
+
+def read_corpus(corpus: Path, checkpoint: str | Path, limit: int, device: torch.device) -> list[TrainingUtterance]:
+    """Features and CTC scores of up to ``limit`` utterances of ``corpus`` (evenly spread over
+    metadata.csv); utterances that extraction would skip (unknown language or symbol, bad or silent
+    audio, too short for their tokens) are left out."""
+    model, extractor = load_aligner(checkpoint, device)
+    pauses_as_blank = getattr(model.config, "ctc_targets", "all") == "phones"
+    utterances = read_metadata(corpus)
+    unknown = unknown_languages(u.language for u in utterances)
+    utterances = [u for u in utterances if u.language not in unknown]
+    utterances = [utterances[i] for i in select(len(utterances), limit)]
+    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+    kept = []
+    for utterance, ipa in tqdm(list(zip(utterances, ipas, strict=True)), desc="acoustic features", unit="utt"):
+        if not any(is_phone_symbol(c) for c in ipa):
+            continue
+        try:
+            token_ids = intersperse(phonemes_to_ids(ipa, utterance.text))
+            path = wav_path(corpus, utterance.rel_path)
+            wav = require_audible(load_wav(path, SAMPLE_RATE), path)
+        except (UnknownSymbolError, AudioError):
+            continue
+        n_frames = n_mel_frames(len(wav))
+        if len(token_ids) > n_frames:
+            continue
+        (log_probs,) = log_posteriors(model, extractor, [model_input(wav, SAMPLE_RATE, extractor)])
+        ctc = score_matrix(log_probs, token_ids, pauses_as_blank).cpu()
+        kept.append(TrainingUtterance(ipa, token_ids, acoustic_features(wav, n_frames), ctc))
+    if not kept:
+        raise ValueError(f"{corpus}: no utterance to fit the acoustic model on")
+    return kept
+
+
+def ctc_grid(item: TrainingUtterance, offset: float) -> torch.Tensor:
+    """CTC scores of ``item`` on its mel grid [tokens, mel frames] at CTC frame offset ``offset`` (s)."""
+    return to_frame_grid(item.ctc_scores, item.features.shape[0], frame_seconds(), offset)
+
+
+def search(matrices: list[torch.Tensor]) -> list[torch.Tensor]:
+    """MAS durations of every score matrix, ``MAS_BATCH`` matrices per call."""
+    return [d for i in range(0, len(matrices), MAS_BATCH) for d in batched_mas(matrices[i : i + MAS_BATCH])]
+
+
+def fit(items: list[TrainingUtterance], durations: list[torch.Tensor]) -> AcousticModel:
+    """Gaussians re-estimated from the frames every alignment gives each class."""
+    stats = GaussianStats.empty(items[0].features.shape[1])
+    for item, item_durations in zip(items, durations, strict=True):
+        stats.add(item.features, training_labels(item.token_ids, item_durations))
+    return AcousticModel.from_stats(stats)
+
+
+def junctions(item: TrainingUtterance, durations: torch.Tensor) -> np.ndarray:
+    """Time (s) of every boundary between two phone characters of ``item``: the middle of the blank
+    between them. Boundaries beside a pause are left out: there a CTC alignment's blank holds the pause."""
+    starts, _ = symbol_times(durations.numpy(), len(item.ipa), frame_seconds())
+    ipa = item.ipa
+    return starts[[i for i in range(1, len(ipa)) if is_phone_symbol(ipa[i]) and is_phone_symbol(ipa[i - 1])]]
+
+
+def changed_share(before: list[torch.Tensor], after: list[torch.Tensor]) -> float:
+    """Share of all frames whose token differs between two alignments."""
+    changed = total = 0
+    for a, b in zip(before, after, strict=True):
+        owner_a = torch.repeat_interleave(torch.arange(len(a)), a)
+        owner_b = torch.repeat_interleave(torch.arange(len(b)), b)
+        changed += int((owner_a != owner_b).sum())
+        total += len(owner_a)
+    return changed / total
+
+
+def viterbi_training(
+    items: list[TrainingUtterance], rounds: int, min_change: float, ctc_weight: float
+) -> tuple[AcousticModel, float, list[dict]]:
+    """The acoustic model, the CTC frame offset (s) and one history row per round (see module doc)."""
+    offset = NOMINAL_OFFSET_SECONDS
+    durations = search([ctc_grid(item, offset) for item in items])
+    seed = durations
+    history = []
+    model = None
+    for round_index in range(1, rounds + 1):
+        model = fit(items, durations)
+        weight = 0.0 if round_index == 1 else ctc_weight
+        stage = AcousticStage(model, weight)
+        realigned = search([stage.scores(item.features, item.token_ids, ctc_grid(item, offset)) for item in items])
+        change = changed_share(durations, realigned)
+        durations = realigned
+        row = {"round": round_index, "ctc_weight": weight, "changed_frames": round(change, 4)}
+        if round_index == 1:
+            shifts = [
+                junctions(item, a) - junctions(item, s) for item, a, s in zip(items, durations, seed, strict=True)
+            ]
+            shifts = np.concatenate(shifts)
+            offset += float(shifts.mean()) if len(shifts) else 0.0
+            row["offset_ms"] = round(offset * 1000, 2)
+        history.append(row)
+        if round_index > 1 and change < min_change:
+            break
+    return model, offset, history
+
+
+def fit_acoustic_stage(
+    checkpoint: str | Path,
+    corpus: str | Path,
+    rounds: int = 4,
+    utterances: int = 1000,
+    min_change: float = 0.01,
+    ctc_weight: float = CTC_WEIGHT,
+    device: str = "cpu",
+) -> dict:
+    """Viterbi-train the acoustic stage of ``checkpoint`` (a local folder) on ``corpus`` and write it
+    there (module doc); returns what went to alignment.json."""
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    checkpoint, corpus = Path(checkpoint), Path(corpus)
+    items = read_corpus(corpus, checkpoint, utterances, torch.device(device))
+    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight)
+    result = {
+        "offset_ms": round(offset * 1000, 2),
+        "ctc_weight": ctc_weight,
+        "acoustic_model": True,
+        "corpus": str(corpus),
+        "utterances": len(items),
+        "rounds": history,
+    }
+    model.save(checkpoint)
+    atomic_write(checkpoint / CALIBRATION_FILE, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aligner.train.acoustic",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder (written into)")
+    parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (metadata.csv, wavs/)")
+    parser.add_argument("--rounds", type=int, default=4, help="at most this many rounds (default: %(default)s)")
+    parser.add_argument(
+        "--utterances", type=int, default=1000, help="fit on at most this many utterances (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--ctc-weight", type=float, default=CTC_WEIGHT, help="weight of the CTC scores (default: %(default)s)"
+    )
+    parser.add_argument("--device", default="cpu", help="where the CTC model runs (default: cpu)")
+    args = parser.parse_args(argv)
+    result = fit_acoustic_stage(
+        args.checkpoint, args.corpus, args.rounds, args.utterances, ctc_weight=args.ctc_weight, device=args.device
+    )
+    for row in result["rounds"]:
+        print(json.dumps(row))
+    print(
+        f"acoustic stage fitted on {result['utterances']} utterances; CTC frame offset {result['offset_ms']} ms "
+        f"-> {args.checkpoint / CALIBRATION_FILE}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
