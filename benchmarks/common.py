@@ -90,13 +90,16 @@ def demo_corpus(n: int, speakers: int, folder: Path | None = None) -> Path:
     return folder
 
 
-def tiny_checkpoint(folder: Path = WORK / "tiny-untrained") -> Path:
-    """configs/aligner/tiny.yaml's model, untrained (seed 0), saved where extraction loads it: its speed
-    and memory are those of the trained model."""
+def tiny_checkpoint(corpus: Path, folder: Path = WORK / "tiny-untrained") -> Path:
+    """configs/aligner/tiny.yaml's model, untrained (seed 0), saved where extraction loads it, with an
+    acoustic stage fitted on ``corpus`` (one round, 200 utterances): its speed and memory are those of
+    the trained model."""
+    from aligner.align.acoustic import MODEL_FILE
+    from aligner.train.acoustic import fit_acoustic_stage
     from aligner.train.model import ModelArguments, build_model
     from aligner.train.vocab import build_processor
 
-    if (folder / "model.safetensors").is_file():
+    if (folder / MODEL_FILE).is_file():
         return folder
     config = yaml.safe_load((ROOT / "configs" / "aligner" / "tiny.yaml").read_text(encoding="utf-8"))
     torch.manual_seed(0)
@@ -104,6 +107,7 @@ def tiny_checkpoint(folder: Path = WORK / "tiny-untrained") -> Path:
     model.config.ctc_targets = config["ctc_targets"]
     model.save_pretrained(folder)
     build_processor().save_pretrained(folder)
+    fit_acoustic_stage(folder, corpus, rounds=1, utterances=200)
     return folder
 
 

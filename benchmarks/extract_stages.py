@@ -1,24 +1,25 @@
 """Benchmark: duration extraction speed, split by stage, calling the library functions directly.
 
     python benchmarks/extract_stages.py [--n 3000] [--speakers 8] [--corpus DIR] [--limit 480] [--checkpoint DIR]
-                                        [--device cpu] [--batch-size 8] [--method mel] [--label NAME] [--json OUT]
+                                        [--device cpu] [--batch-size 8] [--method acoustic] [--label NAME] [--json OUT]
 
 The corpus (default: the demo corpus of --n utterances in outputs/benchmarks/, built with its mels on
 first use; benchmarks/memory.py uses the same one) is planned as the extraction CLI plans it
 (aligner.align.extract.plan_jobs: longest first); --limit utterances spread evenly over those
 lengths are aligned in batches of --batch-size, each stage timed on its own:
 
-  audio       wav -> 16 kHz normalised samples        aligner.train.data.load_audio (Wav2Vec2Aligner.read_audio)
+  audio       wav -> 16 kHz normalised samples        Wav2Vec2Aligner.read_audio (and the 24 kHz wav)
   forward     Wav2Vec2 CTC log-posteriors             aligner.align.posteriors.log_posteriors
+  features    acoustic features (--method acoustic)   aligner.align.acoustic.acoustic_features
   scores+MAS  score matrix, mel grid, MAS, durations  aligner.align.methods.align
   write       contract check, atomic .pt write        validate_durations, save_durations (into a temporary
                                                       folder in outputs/benchmarks/, removed afterwards)
 
 One untimed warm-up batch (the shortest utterances) runs first. On CUDA every stage ends with a
 synchronisation. Prints seconds, share, utt/s and real-time factor (seconds per second of audio) per
-stage and in total. The default checkpoint is tiny.yaml's model untrained: it runs as fast as the
-trained one. --label names the run (e.g. before / after a speed-up): every extract_stages*.json in
-benchmarks/results/ becomes one row of the table there.
+stage and in total. The default checkpoint is tiny.yaml's model untrained, with an acoustic stage fitted
+in one round: it runs as fast as the trained one. --label names the run (e.g. before / after a
+speed-up): every extract_stages*.json in benchmarks/results/ becomes one row of the table there.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 import torch
 from common import RESULTS, WORK, demo_corpus, tiny_checkpoint, write_json
 
+from aligner.align.acoustic import acoustic_features
 from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.extract import Job, plan_jobs
 from aligner.align.methods import METHODS, AlignmentError, align
@@ -41,7 +43,7 @@ from aligner.align.timing import frame_seconds
 from matcha.utils.audio import AudioError
 from matcha.utils.durations import save_durations, validate_durations
 
-STAGES = ("audio", "forward", "scores+MAS", "write")
+STAGES = ("audio", "forward", "features", "scores+MAS", "write")
 
 
 def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds: Counter | None) -> int:
@@ -70,8 +72,12 @@ def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds
     if not readable:
         return failed
     batch = readable
-    log_probs = log_posteriors(aligner.model, aligner.extractor, audios)
+    log_probs = log_posteriors(aligner.model, aligner.extractor, [audio.model_input for audio in audios])
     start = lap("forward", start)
+    features = None
+    if aligner.acoustic is not None:
+        features = [acoustic_features(audio.wav, job.n_frames) for audio, job in zip(audios, batch, strict=True)]
+    start = lap("features", start)
     results = align(
         log_probs,
         [job.token_ids for job in batch],
@@ -80,6 +86,8 @@ def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds
         aligner.method,
         aligner.pauses_as_blank,
         aligner.offset_ms / 1000,
+        aligner.acoustic,
+        features,
     )
     start = lap("scores+MAS", start)
     for job, result in zip(batch, results, strict=True):
@@ -174,12 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="aligner folder (default: tiny.yaml's model, untrained)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--batch-size", type=int, default=8, help="utterances per model call (default: %(default)s)")
-    parser.add_argument("--method", choices=METHODS, default="mel", help="aligner.align.methods method (default: mel)")
+    parser.add_argument(
+        "--method", choices=METHODS, default="acoustic", help="aligner.align.methods method (default: acoustic)"
+    )
     parser.add_argument("--label", default="current", help="name of this run in the results table (default: current)")
     parser.add_argument("--json", type=Path, help=f"write the figures here (e.g. {RESULTS}/extract_stages.json)")
     args = parser.parse_args(argv)
     corpus = args.corpus or demo_corpus(args.n, args.speakers)
-    checkpoint = args.checkpoint or tiny_checkpoint()
+    checkpoint = args.checkpoint or tiny_checkpoint(corpus)
     device = torch.device(args.device)
     figures = {"label": args.label} | measure(corpus, checkpoint, device, args.batch_size, args.method, args.limit)
     print(format_figures(figures))

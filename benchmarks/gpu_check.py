@@ -155,10 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = args.work / f"aligner-{args.precisions[0]}"
     if not (checkpoint / "model.safetensors").is_file():
         print(f"{checkpoint} was not saved: extraction runs with tiny.yaml's model untrained", file=sys.stderr)
-        checkpoint = tiny_checkpoint(args.work / "aligner-untrained")
+        checkpoint = tiny_checkpoint(corpus, args.work / "aligner-untrained")
     figures["extraction"] = extract(corpus, checkpoint, args.work / "durations", device, n)
     figures["extraction_stages"] = {"label": f"gpu_check ({device})"} | extract_stages.measure(
-        corpus, checkpoint, device, batch_size=8, method="mel", limit=0
+        corpus, checkpoint, device, batch_size=8, method="acoustic", limit=0
     )
     figures["mas"] = mas.measure(device, args.mas_batches, 16, 200, 800, seed=0)
     figures["mas"]["checks"] = {"paths_equal_cython": mas.all_agree(figures["mas"])}

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help=f"write the figures here (e.g. {RESULTS}/memory.json)")
     args = parser.parse_args(argv)
     corpus = args.corpus or demo_corpus(args.n, args.speakers)
-    checkpoint = args.checkpoint or tiny_checkpoint()
+    checkpoint = args.checkpoint or tiny_checkpoint(corpus)
     total = len(read_metadata(corpus))
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="memory-", dir=WORK) as out_dir:
