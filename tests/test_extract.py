@@ -1,6 +1,7 @@
 """Duration extraction end to end on the demo corpus, with a small untrained aligner saved locally."""
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_every_file_meets_matchas_contract_and_reruns_skip(corpus, checkpoint, c
     assert not list((corpus / "durations").rglob("*.tmp")) and not list((corpus / "durations").glob(".*part*"))
 
 
-@pytest.mark.parametrize("method", ["ctc", "forced_align"])
+@pytest.mark.parametrize("method", ["acoustic", "ctc", "forced_align"])
 def test_other_methods_and_upstream_npy_layout(corpus, checkpoint, method):
     assert run(corpus, checkpoint, "--method", method, "--format", "npy", "--no-add-blank") == 0
     for utterance in read_metadata(corpus):
@@ -79,6 +80,17 @@ def test_bad_audio_is_counted_and_the_exit_status_says_so(corpus, checkpoint, ca
 def test_missing_checkpoint_says_how_to_train_one(corpus, tmp_path, capsys):
     assert run(corpus, tmp_path / "nothing-here") == 2
     assert "accelerate launch aligner/train.py configs/aligner/tiny.yaml" in capsys.readouterr().err
+
+
+def test_checkpoint_without_acoustic_stage_says_how_to_fit_one(corpus, checkpoint, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    shutil.copytree(checkpoint, bare)
+    (bare / "acoustic_model.safetensors").unlink()
+    assert run(corpus, bare) == 2
+    err = capsys.readouterr().err
+    assert "no acoustic stage" in err and "python -m aligner.train.acoustic" in err and "--method mel" in err
+    assert not (corpus / "durations").exists()
+    assert run(corpus, bare, "--method", "mel") == 0
 
 
 def test_two_processes_give_the_same_files_as_one(corpus, checkpoint, tmp_path):
