@@ -2,6 +2,7 @@
 emissions and from clean features, and the CTC offset Viterbi training sets from the corpus itself."""
 
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from aligner.align.acoustic import (
 from aligner.align.methods import align
 from aligner.align.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
-from aligner.train.acoustic import TrainingUtterance, viterbi_training
+from aligner.train.acoustic import TrainingUtterance, fit_acoustic_stage, viterbi_training
 from matcha.text import BLANK_ID, SPACE_ID, symbol_to_id, symbols
 
 A, B = symbol_to_id["a"], symbol_to_id["b"]
@@ -150,3 +151,17 @@ def test_features_have_one_normalised_row_per_mel_frame_centred_on_it():
     short_energy = features[:, 80:120].sum(1)
     assert int(short_energy.argmax()) == 93
     assert torch.allclose(features.std(0, unbiased=False), torch.ones(360), atol=1e-2)
+
+
+def test_fitting_names_what_it_leaves_out_and_keeps_the_rest(corpus, checkpoint, tmp_path):
+    folder = tmp_path / "aligner"
+    shutil.copytree(checkpoint, folder)
+    lines = (corpus / "metadata.csv").read_text().splitlines()
+    first = lines[0].split("|")[0]
+    (corpus / "metadata.csv").write_text("\n".join([*lines, "9/9999|0|en-us"]) + "\n")
+    (corpus / "wavs" / f"{first}.wav").write_bytes(b"not a wav")
+    result = fit_acoustic_stage(folder, corpus, rounds=1)
+    assert result["utterances"] == len(lines) - 1
+    assert any("metadata.csv" in s and "expected 4 fields" in s for s in result["skipped"]), result["skipped"]
+    assert any(s.startswith(f"{first}:") for s in result["skipped"])
+    assert AcousticModel.load(folder).counts.sum() > 0

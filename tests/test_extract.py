@@ -91,6 +91,10 @@ def test_checkpoint_without_acoustic_stage_says_how_to_fit_one(corpus, checkpoin
     assert "no acoustic stage" in err and "python -m aligner.train.acoustic" in err and "--method mel" in err
     assert not (corpus / "durations").exists()
     assert run(corpus, bare, "--method", "mel") == 0
+    (bare / "alignment.json").unlink()
+    shutil.copy(checkpoint / "acoustic_model.safetensors", bare)
+    assert run(corpus, bare, "--overwrite") == 2
+    assert "without its alignment.json" in capsys.readouterr().err
 
 
 def test_two_processes_give_the_same_files_as_one(corpus, checkpoint, tmp_path):

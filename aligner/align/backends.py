@@ -11,6 +11,7 @@ results on Matcha's hop-256 grid:
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +63,20 @@ class Wav2Vec2Aligner:
         self.method = method
         settings = alignment_settings(checkpoint)
         self.offset_ms = float(settings["offset_ms"]) if offset_ms is None else offset_ms
+        hint = FIT_HINT.format(checkpoint=checkpoint)
+        if offset_ms is None and "ctc_weight" not in settings:
+            print(f"{checkpoint}: no CTC frame offset fitted (alignment.json); using the nominal "
+                  f"{self.offset_ms} ms; {hint}", file=sys.stderr)  # fmt: skip
         self.acoustic = None
         if method == "acoustic":
             try:
                 model = AcousticModel.load(checkpoint)
             except FileNotFoundError as error:
                 raise CheckpointError(
-                    f"{checkpoint} has no acoustic stage ({MODEL_FILE}); {FIT_HINT.format(checkpoint=checkpoint)}, "
-                    "or use --method mel (CTC scores alone)"
+                    f"{checkpoint} has no acoustic stage ({MODEL_FILE}); {hint}, or use --method mel (CTC scores alone)"
                 ) from error
+            if "ctc_weight" not in settings:
+                raise CheckpointError(f"{checkpoint}: {MODEL_FILE} without its alignment.json; {hint}")
             self.acoustic = AcousticStage(model, float(settings["ctc_weight"]))
 
     def check(self, token_ids: list[int]) -> None:

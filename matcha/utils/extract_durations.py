@@ -5,15 +5,19 @@
 
 For every utterance of CORPUS/metadata.csv (format: ``python -m matcha.utils.precompute_corpus --help``):
 the text becomes Matcha tokens (espeak IPA, blanks interspersed as Matcha's add_blank); the wav,
-at 16 kHz, becomes CTC log-posteriors (batched, sorted by length); their score matrix, one row per
-token (blanks scored by the CTC blank), is aligned by monotonic alignment search on the mel grid
-(hop 256 at 24 kHz; the frame count is read from CORPUS/mels/{rel_path}.npy); the durations are
-checked (one per token, each >= 1, sum = mel frames) and written atomically to
-CORPUS/durations/{rel_path}.pt, where Matcha loads them with load_durations: True.
+at 16 kHz, becomes CTC log-posteriors, one row per token (blanks scored by the CTC blank), laid on
+the mel grid (hop 256 at 24 kHz; the frame count is read from CORPUS/mels/{rel_path}.npy); the
+acoustic stage (the default --method acoustic) adds to them the scores of every mel frame under each
+token's Gaussian, fitted on the training corpus by aligner/train.py, so that phone tokens hold their
+phones' frames and blanks one frame except over a pause; monotonic alignment search (MAS) then gives
+the durations, which are checked (one per token, each >= 1, sum = mel frames) and written atomically
+to CORPUS/durations/{rel_path}.pt, where Matcha loads them with load_durations: True. Each utterance's
+result depends on it alone: the same bytes whatever --batch-size or number of processes.
 
 Stops with exit status 2 before anything is written, naming the utterance, file or folder: a missing
 mel, an unknown IPA symbol, two utterances sharing one --format npy file, a missing metadata.csv, an
-output folder that is not writable, a checkpoint that is missing, incomplete or over another vocabulary.
+output folder that is not writable, a checkpoint that is missing, incomplete or over another vocabulary,
+or without the acoustic stage --method acoustic needs.
 
 Skips and counts an utterance, naming it and the cause (a failed row of alignment_summary.csv, listed at
 the end; exit status 1), writing nothing for it: a metadata.csv line that breaks the format (wrong
@@ -82,7 +86,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--add-blank",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="intersperse blanks as Matcha's add_blank (default: on)",
+        help="intersperse blanks as Matcha's add_blank (default: on; both stages are built for it: without "
+        "blanks a phone must also hold the silence around it and boundaries are much worse)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="redo utterances whose output exists (default: skip them)"
