@@ -33,3 +33,6 @@ def test_report_measures_a_known_shift_and_draws_pictures(demo_corpus, tmp_path,
     assert (report / "differences.png").stat().st_size > 1000 and data["pictures"]
     assert all((report / name).stat().st_size > 1000 for name in data["pictures"])
     assert "| truth - shifted |" in capsys.readouterr().out
+    summary = (report / "report.md").read_text().splitlines()
+    within = data["systems"]["truth"]["accuracy"]["all"]["within_20ms"]
+    assert summary[4].startswith(f"| truth | {truth} | {within:.1f}% |")  # the summary table names each folder

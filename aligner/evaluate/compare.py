@@ -129,7 +129,20 @@ def compare(corpus: Path, systems: dict[str, Path], report_dir: Path) -> tuple[d
     worst = next(iter(pairs.values()))["most_disagreeing"] if pairs else []
     complete = [r for r, _ in worst if all((d / f"{r}.pt").exists() for d in systems.values())]
     shown = pictures(corpus, systems, complete[:3], report_dir)
-    lines = [f"# Aligner comparison on {corpus}", ""]
+    lines = [
+        f"# Aligner comparison on {corpus}",
+        "",
+        "| system | durations | <=20 ms | mean abs | own |",
+        "|---|---|---|---|---|",
+    ]
+    for name, result in evaluations.items():
+        row = result.by_language()["all"]
+        figures = "| - | - | - |"
+        if row["boundaries"]:
+            figures = f"| {row['within_20ms']:.1f}% | {row['mean_abs_ms']:.1f} ms | {row['ownership_pct']:.1f}% |"
+        lines.append(f"| {name} | {systems[name]} {figures}")
+    lines += ["", "Per system below: `python -m aligner.evaluate`'s table. Pairs `A - B`: differences of symbol "
+              "onsets, A minus B (positive: A later).", ""]  # fmt: skip
     for name, result in evaluations.items():
         lines += [f"## {name}", "", "```", format_report(result), "```", ""]
     lines += ["## Between systems (symbol onsets, ms)", ""]
