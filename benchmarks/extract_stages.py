@@ -9,9 +9,9 @@ first use; benchmarks/memory.py uses the same one) is planned as the extraction 
 lengths are aligned in batches of --batch-size, each stage timed on its own:
 
   audio       wav -> 16 kHz normalised samples        Wav2Vec2Aligner.read_audio (and the 24 kHz wav)
-  forward     Wav2Vec2 CTC log-posteriors             aligner.align.posteriors.log_posteriors
-  features    acoustic features (--method acoustic)   aligner.align.acoustic.acoustic_features
-  scores+MAS  score matrix, mel grid, MAS, durations  aligner.align.methods.align
+  forward     Wav2Vec2 CTC log-posteriors             Wav2Vec2Aligner.posteriors
+  features    acoustic features (--method acoustic)   Wav2Vec2Aligner.features
+  scores+MAS  score matrix, mel grid, MAS, durations  Wav2Vec2Aligner.durations
   write       contract check, atomic .pt write        validate_durations, save_durations (into a temporary
                                                       folder in outputs/benchmarks/, removed afterwards)
 
@@ -34,12 +34,11 @@ from pathlib import Path
 import torch
 from common import RESULTS, WORK, demo_corpus, tiny_checkpoint, write_json
 
-from aligner.align.acoustic import acoustic_features
 from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.extract import Job, plan_jobs
-from aligner.align.methods import METHODS, AlignmentError, align
-from aligner.align.posteriors import log_posteriors
+from aligner.align.methods import METHODS, AlignmentError
 from aligner.align.timing import frame_seconds
+from aligner.train.acoustic import select
 from matcha.utils.audio import AudioError
 from matcha.utils.durations import save_durations, validate_durations
 
@@ -72,23 +71,12 @@ def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds
     if not readable:
         return failed
     batch = readable
-    log_probs = log_posteriors(aligner.model, aligner.extractor, [audio.model_input for audio in audios])
+    n_frames = [job.n_frames for job in batch]
+    log_probs = aligner.posteriors(audios)
     start = lap("forward", start)
-    features = None
-    if aligner.acoustic is not None:
-        features = [acoustic_features(audio.wav, job.n_frames) for audio, job in zip(audios, batch, strict=True)]
+    features = aligner.features(audios, n_frames)
     start = lap("features", start)
-    results = align(
-        log_probs,
-        [job.token_ids for job in batch],
-        [job.n_frames for job in batch],
-        frame_seconds(),
-        aligner.method,
-        aligner.pauses_as_blank,
-        aligner.offset_ms / 1000,
-        aligner.acoustic,
-        features,
-    )
+    results = aligner.durations(log_probs, features, [job.token_ids for job in batch], n_frames)
     start = lap("scores+MAS", start)
     for job, result in zip(batch, results, strict=True):
         if isinstance(result, AlignmentError):
@@ -100,13 +88,6 @@ def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds
     return failed
 
 
-def spread(jobs: list[Job], limit: int) -> list[Job]:
-    """``limit`` jobs spread evenly over ``jobs`` (all of them when ``limit`` is 0 or larger)."""
-    if not limit or limit >= len(jobs):
-        return jobs
-    return [jobs[i * len(jobs) // limit] for i in range(limit)]
-
-
 def measure(corpus: Path, checkpoint: Path, device: torch.device, batch_size: int, method: str, limit: int) -> dict:
     """Stage timings of one extraction pass over ``limit`` utterances of ``corpus`` (0: all); the
     durations go to a temporary folder beside the benchmarks' other files."""
@@ -114,7 +95,7 @@ def measure(corpus: Path, checkpoint: Path, device: torch.device, batch_size: in
     with tempfile.TemporaryDirectory(prefix="extract-stages-", dir=WORK) as tmp:
         out_dir = Path(tmp)
         plan = plan_jobs(corpus, out_dir, add_blank=True, fmt="pt", overwrite=True)
-        jobs = spread(plan.jobs, limit)
+        jobs = [plan.jobs[i] for i in select(len(plan.jobs), limit)]
         aligner = Wav2Vec2Aligner(checkpoint, device, method)
         run_batch(aligner, jobs[-batch_size:], out_dir, None)
         seconds: Counter[str] = Counter()

@@ -89,26 +89,35 @@ class Wav2Vec2Aligner:
         wav = require_audible(load_wav(path, SAMPLE_RATE), path)
         return Wav2Vec2Audio(model_input(wav, SAMPLE_RATE, self.extractor), wav)
 
+    def posteriors(self, audios: list[Wav2Vec2Audio]) -> list[torch.Tensor]:
+        """CTC log-posteriors [CTC frames, symbols] of each utterance."""
+        return log_posteriors(self.model, self.extractor, [audio.model_input for audio in audios])
+
+    def features(self, audios: list[Wav2Vec2Audio], n_frames: list[int]) -> list[torch.Tensor] | None:
+        """Acoustic features [mel frames, D] of each utterance, None when the method needs none."""
+        if self.acoustic is None:
+            return None
+        return [acoustic_features(audio.wav, n) for audio, n in zip(audios, n_frames, strict=True)]
+
+    def durations(
+        self,
+        log_probs: list[torch.Tensor],
+        features: list[torch.Tensor] | None,
+        token_ids: list[list[int]],
+        n_frames: list[int],
+    ) -> list[Alignment | AlignmentError]:
+        """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave."""
+        offset = self.offset_ms / 1000
+        return align(
+            log_probs, token_ids, n_frames, frame_seconds(), self.method, self.pauses_as_blank, offset,
+            self.acoustic, features,
+        )  # fmt: skip
+
     def align(
         self, audios: list[Wav2Vec2Audio], token_ids: list[list[int]], n_frames: list[int]
     ) -> list[Alignment | AlignmentError]:
         """Durations for one batch."""
-        log_probs = log_posteriors(self.model, self.extractor, [audio.model_input for audio in audios])
-        features = None
-        if self.acoustic is not None:
-            features = [acoustic_features(audio.wav, n) for audio, n in zip(audios, n_frames, strict=True)]
-        offset = self.offset_ms / 1000
-        return align(
-            log_probs,
-            token_ids,
-            n_frames,
-            frame_seconds(),
-            self.method,
-            self.pauses_as_blank,
-            offset,
-            self.acoustic,
-            features,
-        )
+        return self.durations(self.posteriors(audios), self.features(audios, n_frames), token_ids, n_frames)
 
 
 class ASRCNNAligner:

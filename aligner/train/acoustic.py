@@ -75,10 +75,10 @@ class TrainingUtterance:
 
 
 def select(n: int, limit: int) -> list[int]:
-    """Indices of at most ``limit`` of ``n`` items, evenly spread (all of them when ``n <= limit``)."""
-    if n <= limit:
+    """Indices of ``limit`` of ``n`` items, evenly spread (all of them when ``limit`` is 0 or ``n`` or more)."""
+    if not limit or limit >= n:
         return list(range(n))
-    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)}) if limit > 1 else [0]
+    return [i * n // limit for i in range(limit)]
 
 
 def read_corpus(
