@@ -46,6 +46,11 @@ def set_field(corpus: Path, index: int, value: str) -> None:
     (corpus / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def set_english_text(corpus: Path, text: str) -> None:
+    set_field(corpus, 2, "en-us")
+    set_field(corpus, 3, text)
+
+
 def bad_wav(corpus: Path) -> Path:
     return wav_path(corpus, rel_paths(corpus)[BAD])
 
@@ -107,6 +112,14 @@ LONG_TEXT = " ".join(["The match will be cancelled unless it stops raining soon.
 SKIPPED = {
     "empty text": (lambda c: set_field(c, 3, "   "), ["metadata.csv:2", "empty text"]),
     "text without phonemes": (lambda c: set_field(c, 3, "..."), ["'...' gives no phonemes"]),
+    "a number espeak reads as two sentences": (
+        lambda c: set_english_text(c, "In 1984 he paid $2,022 for 3.5 kg."),
+        ["'In 1984 he paid $2,022 for 3.5 kg.'", "read the text as 2 sentences", "write the numbers as words"],
+    ),
+    "letters of another script": (
+        lambda c: set_english_text(c, "hello \u0d28 world"),
+        ["'\u0d28' (MALAYALAM LETTER NA)", "en-us voice does not read"],
+    ),
     "unknown language": (lambda c: set_field(c, 2, "xx-zz"), ["unknown language 'xx-zz'"]),
     "all-zero audio": (lambda c: rewrite_wav(c, np.zeros_like), ["{wav}", "silent"]),
     "audio below 1e-4": (lambda c: rewrite_wav(c, lambda a: 5e-5 * a / np.abs(a).max()), ["{wav}", "silent"]),

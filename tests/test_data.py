@@ -23,7 +23,7 @@ from aligner.train.data import (
     split_order,
 )
 from aligner.train.vocab import build_feature_extractor, ctc_targets
-from matcha.text import phonemes_to_ids, to_phonemes
+from matcha.text import phonemes_to_ids, to_phonemes, to_phonemes_multilingual
 
 KERNEL, STRIDE = [10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2]
 GOOD = [
@@ -43,6 +43,7 @@ BAD = [
     ("1/unknown", "Zebra crossing.", 1.5, 24000, 1),
     ("1/stereo", "A stereo file.", 1.5, 24000, 2),
     ("1/long", "A long pause follows.", 3.5, 24000, 1),
+    ("1/number", "In 1984 he paid $2,022 for 3.5 kg.", 1.5, 24000, 1),
 ]
 EXPECTED_EXCLUDED = {
     "too short": 1,
@@ -50,6 +51,7 @@ EXPECTED_EXCLUDED = {
     "unknown symbol": 1,
     "unreadable audio": 1,
     "too long": 1,
+    "text not phonemised": 1,
 }
 
 
@@ -68,7 +70,9 @@ def write_corpus(root, rows):
 
 def fake_phonemes(texts, languages):
     """Real phonemes, except an unknown symbol for the text about zebras."""
-    return [to_phonemes(t, lang) + ("☃" if "Zebra" in t else "") for t, lang in zip(texts, languages, strict=True)]
+    phonemes = to_phonemes_multilingual(texts, languages)
+    marked = [p + "☃" if "Zebra" in t else p for t, p in zip(texts, phonemes, strict=True) if isinstance(p, str)]
+    return [marked.pop(0) if isinstance(p, str) else p for p in phonemes]
 
 
 def args_for(corpus, **overrides):
@@ -111,8 +115,10 @@ def test_report_counts_and_examples(prepared):
     assert "1/short" in examples["too short"] and "1/crowded" in examples["fewer frames than targets"]
     assert "☃" in examples["unknown symbol"] and "1/stereo" in examples["unreadable audio"]
     assert "1/long" in examples["too long"]
+    assert "1/number" in examples["text not phonemised"] and "numbers as words" in examples["text not phonemised"]
     assert report.train + report.eval == len(GOOD) == len(prepared.train) + len(prepared.eval)
-    rows = [(f"0/{i:02d}", t) for i, t in enumerate(GOOD)] + [b[:2] for b in BAD if b[0] != "1/unknown"]
+    phonemised = [b[:2] for b in BAD if b[0] not in ("1/unknown", "1/number")]
+    rows = [(f"0/{i:02d}", t) for i, t in enumerate(GOOD)] + phonemised
     chosen = held_out([f"en-us:{text}" for _, text in rows], 0.25, 200, seed=0)
     expected = sorted(rows[i][0] for i in chosen if rows[i][0].startswith("0/"))
     assert sorted(str(r) for r in prepared.eval["rel_path"]) == expected

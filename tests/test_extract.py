@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -97,15 +98,24 @@ def test_checkpoint_without_acoustic_stage_says_how_to_fit_one(corpus, checkpoin
     assert "without its alignment.json" in capsys.readouterr().err
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_two_processes_give_the_same_files_as_one(corpus, checkpoint, tmp_path):
+    """Two real ranks on the CPU (gloo): each process says which it is, and they share the corpus."""
     assert run(corpus, checkpoint, "--out-dir", str(tmp_path / "one")) == 0
     command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
-        "-m", "matcha.utils.extract_durations", "--corpus", str(corpus), "--checkpoint", str(checkpoint),
-        "--device", "cpu", "--out-dir", str(tmp_path / "two"),
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--main_process_port", str(free_port()), "-m", "matcha.utils.extract_durations",
+        "--corpus", str(corpus), "--checkpoint", str(checkpoint), "--device", "cpu", "--out-dir", str(tmp_path / "two"),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "process 0 of 2: 8 utterances" in result.stderr and "process 1 of 2: 8 utterances" in result.stderr
     one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.pt"))
     two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*.pt"))
     assert one == two and len(one) == 16

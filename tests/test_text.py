@@ -1,8 +1,11 @@
 """Tests for matcha.text: upstream symbol table, espeak phonemisation, ids and add_blank."""
 
+import re
+
 import pytest
 
 import matcha.text as T
+from matcha.text.phonemize import foreign_letters, voice_scripts
 from matcha.text.symbols import EXTRA_SYMBOLS, UPSTREAM_SYMBOLS
 
 # Upstream Matcha-TTS matcha/text/symbols.py, written out independently of matcha/text/symbols.py.
@@ -117,3 +120,81 @@ def test_language_mapping_and_backend_reuse():
     assert T.get_backend("en-us") is T.get_backend("en-us")
     assert T.get_backend("fr") is T.get_backend("fr-fr")
     assert T.get_backend("de") is not T.get_backend("es")
+
+
+# What upstream Matcha's english_cleaners2 does (matcha-tts 0.0.7.2, matcha/text/cleaners.py), step by
+# step, with its own espeak settings: the oracle our English phonemes must equal.
+# (the abbreviations of its list that the texts below use)
+UPSTREAM_ABBREVIATIONS = [("mrs", "misess"), ("mr", "mister"), ("dr", "doctor"), ("st", "saint"), ("co", "company")]
+
+
+def upstream_english_cleaners2(text: str) -> str:
+    from phonemizer.backend import EspeakBackend
+    from unidecode import unidecode
+
+    text = unidecode(text).lower()
+    for abbreviation, full in UPSTREAM_ABBREVIATIONS:
+        text = re.sub(rf"\b{abbreviation}\.", full, text, flags=re.IGNORECASE)
+    backend = EspeakBackend("en-us", preserve_punctuation=True, with_stress=True, language_switch="remove-flags")
+    phonemes = backend.phonemize([text], strip=True, njobs=1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"[\[\]\(\)\{\}]", "", phonemes))
+
+
+ENGLISH_AS_UPSTREAM = [
+    "Please press 1 to continue.",
+    "Mr. Jones said: “no”.",
+    "  Hello,   world!  ",  # upstream keeps a space after the "!": so do we
+    "Hi ( there ) ",
+    "It costs $20 (twenty dollars) at St. Mary's.",
+    "Café au lait, naïve coöperation.",
+    "Caf\u0065\u0301 written with a combining accent.",
+]
+
+
+@pytest.mark.parametrize("text", ENGLISH_AS_UPSTREAM)
+def test_english_is_upstream_english_cleaners2(text):
+    assert T.to_phonemes(text, "en-us") == upstream_english_cleaners2(text)
+
+
+SPLIT_NUMBER = "In 1984 he paid $2,022 for 3.5 kg."
+
+
+def test_a_text_espeak_splits_fails_alone_in_its_batch():
+    # phonemizer returns two pieces for this text; upstream keeps the first and drops "five kg".
+    assert upstream_english_cleaners2(SPLIT_NUMBER).endswith("fɔːɹ θɹˈiː.")
+    texts = ["Hello world.", SPLIT_NUMBER, "Please press 1 to continue."]
+    result = T.to_phonemes_batch(texts, "en-us")
+    assert result[0] == "həlˈoʊ wˈɜːld." and result[2] == "plˈiːz pɹˈɛs wˈʌn tə kəntˈɪnjuː."
+    assert isinstance(result[1], T.PhonemizationError)
+    assert "2 sentences" in str(result[1]) and "write the numbers as words" in str(result[1])
+    with pytest.raises(T.PhonemizationError, match="fˈaɪv kˌeɪdʒˈiː"):
+        T.to_phonemes(SPLIT_NUMBER, "en-us")
+    mixed = T.to_phonemes_multilingual([SPLIT_NUMBER, "Guten Tag."], ["en-us", "de"])
+    assert isinstance(mixed[0], T.PhonemizationError) and mixed[1] == T.to_phonemes("Guten Tag.", "de")
+
+
+def test_combining_accents_are_composed_first():
+    composed, decomposed = "café", "cafe\u0301"
+    assert T.to_phonemes(decomposed, "fr-fr") == T.to_phonemes(composed, "fr-fr") == "kafˈe"
+
+
+@pytest.mark.parametrize(
+    "text, language, letters",
+    [
+        ("hello \u0d28 world", "en-us", ["'\u0d28' (MALAYALAM LETTER NA)"]),
+        ("bonjour Привет", "fr-fr", ["'П' (CYRILLIC CAPITAL LETTER PE)", "'р' (CYRILLIC SMALL LETTER ER)"]),
+        ("hello κόσμε", "en-gb", ["'κ' (GREEK SMALL LETTER KAPPA)"]),
+    ],
+)
+def test_letters_of_another_script_are_named(text, language, letters):
+    with pytest.raises(T.PhonemizationError) as error:
+        T.to_phonemes(text, language)
+    assert all(letter in str(error.value) for letter in letters) and f"{language} voice" in str(error.value)
+
+
+def test_a_voice_reads_its_own_script_and_latin():
+    assert voice_scripts("en-us") == ("Latn",)
+    assert voice_scripts("ru") == ("Cyrl", "Latn")
+    assert voice_scripts("ja") == ("Hani", "Hira", "Kana", "Latn")
+    assert T.to_phonemes("Привет, John", "ru") == "prʲivʲˈet, dʒˈɒn"
+    assert foreign_letters("naïve Ærø façade", "en-us") == []

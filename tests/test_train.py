@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +12,13 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
+from test_extract import free_port
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
+from aligner.processes import cpu_only_processes, warn_if_one_cpu_process
 from aligner.train.config import parse_config
 from aligner.train.data import DataArguments
-from aligner.train.loop import TrainArguments, cpu_only_processes, resolve_mixed_precision, warn_if_one_cpu_process
+from aligner.train.loop import TrainArguments, resolve_mixed_precision
 from aligner.train.metrics import edit_distance, greedy_decode
 from aligner.train.model import ModelArguments
 from matcha.text import symbols
@@ -190,12 +191,6 @@ def test_resume_from_checkpoint_continues_exactly(single_run, corpus, tmp_path):
     assert expected.keys() == actual.keys()
     for name in expected:
         torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_processes_with_accelerate_launch(corpus, tmp_path):

@@ -28,7 +28,9 @@ from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.posteriors import DEFAULT_CHECKPOINT, CheckpointError
 from aligner.align.textgrid import write_textgrid
 from aligner.align.timing import frame_seconds
+from aligner.processes import process_state
 from matcha.text import (
+    PhonemizationError,
     UnknownSymbolError,
     intersperse,
     is_phone_symbol,
@@ -172,6 +174,9 @@ def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite:
     ipas = to_phonemes_multilingual([u.text for u in known], [u.language for u in known])
     jobs, existing, outputs = [], 0, {}
     for utterance, ipa in zip(known, ipas, strict=True):
+        if isinstance(ipa, PhonemizationError):
+            failed.append(failed_row(utterance.rel_path, f"text {utterance.text!r}: {ipa}"))
+            continue
         out = output_path(out_dir, utterance.rel_path, fmt)
         if out in outputs:
             where = f"utterance {utterance.rel_path}"
@@ -417,7 +422,7 @@ def pick_device(requested: str, state: PartialState) -> torch.device:
 def run(args: argparse.Namespace) -> int:
     """One extraction run over ``args`` (the options of ``python -m matcha.utils.extract_durations``); returns
     the exit status."""
-    state = PartialState()
+    state = process_state()
     out_dir = args.out_dir or args.corpus / "durations"
     folders = [out_dir, args.corpus / "textgrids"] if args.textgrid else [out_dir]
     try:
@@ -433,6 +438,8 @@ def run(args: argparse.Namespace) -> int:
         recover(out_dir, folders)
     state.wait_for_everyone()
     mine = plan.jobs[state.process_index :: state.num_processes]
+    if state.num_processes > 1:
+        print(f"process {state.process_index} of {state.num_processes}: {len(mine)} utterances", file=sys.stderr)
     with Journal(part_path(out_dir, state.process_index)) as journal:
         for row in plan.failed if state.is_main_process else []:
             journal.add(row)

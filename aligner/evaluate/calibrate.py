@@ -31,7 +31,7 @@ from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.timing import frame_seconds
 from aligner.evaluate.score import boundary_errors_ms
-from matcha.text import intersperse, phonemes_to_ids, to_phonemes_multilingual
+from matcha.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
 
 
@@ -54,7 +54,9 @@ def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]
     chosen = []
     for utterance, ipa in zip(utterances, ipas, strict=True):
         path = reference_path(corpus, utterance.rel_path)
-        if path.is_file() and (reference := json.loads(path.read_text(encoding="utf-8")))["phones_agree"]:
+        if isinstance(ipa, PhonemizationError) or not path.is_file():
+            continue
+        if (reference := json.loads(path.read_text(encoding="utf-8")))["phones_agree"]:
             chosen.append((utterance.rel_path, ipa, reference))
     return chosen[:limit]
 

@@ -26,7 +26,7 @@ from aligner.align.timing import frame_seconds
 from aligner.evaluate.phone_match import symbol_times
 from aligner.evaluate.plot import plot_alignment
 from aligner.evaluate.score import Evaluation, evaluate, format_report
-from matcha.text import is_phone_symbol, to_phonemes_multilingual
+from matcha.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
 from matcha.utils.durations import load_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
@@ -62,6 +62,8 @@ def pair_differences(corpus: Path, first: Path, second: Path) -> dict:
     per_utterance: dict[str, float] = {}
     every: list[np.ndarray] = []
     for utterance, ipa in zip(utterances, ipas, strict=True):
+        if isinstance(ipa, PhonemizationError):
+            continue
         a, b = onsets(first, utterance.rel_path, ipa), onsets(second, utterance.rel_path, ipa)
         if a is None or b is None:
             continue
@@ -105,7 +107,7 @@ def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], repor
     by_path = {u.rel_path: u for u in read_metadata(corpus)}
     for rel_path in rel_paths:
         utterance = by_path[rel_path]
-        ipa = to_phonemes_multilingual([utterance.text], [utterance.language])[0]
+        ipa = to_phonemes(utterance.text, utterance.language)
         durations = {name: load_durations(d / f"{rel_path}.pt").numpy() for name, d in systems.items()}
         reference_file = reference_path(corpus, rel_path)
         reference = (

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from aligner.align.timing import durations_from_intervals, frame_seconds
 from aligner.evaluate.phone_match import match_phones
-from matcha.text import phonemes_to_ids, to_phonemes_multilingual
+from matcha.text import PhonemizationError, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.durations import save_durations, validate_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
@@ -77,9 +77,9 @@ def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> 
     written = 0
     for utterance in tqdm(utterances, desc="reference durations", unit="utt"):
         reference = json.loads(reference_path(corpus, utterance.rel_path).read_text(encoding="utf-8"))
-        if not reference["phones_agree"]:
-            continue
         text_ipa = ipa[utterance.rel_path]
+        if not reference["phones_agree"] or isinstance(text_ipa, PhonemizationError):
+            continue
         phonemes_to_ids(text_ipa, utterance.text)  # unknown symbols fail here, by name
         n_frames = np.load(mel_path(corpus, utterance.rel_path), mmap_mode="r").shape[1]
         starts, ends = reference_token_intervals(text_ipa, reference["phones"], reference["duration"], add_blank)

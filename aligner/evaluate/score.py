@@ -18,8 +18,9 @@ Reads ``DIR/{rel_path}.pt`` (default ``C/durations``), the Matcha tokens of ever
   ``blank_share_pct``: % held by an interspersed blank outside the phone's own tokens (a blank between
   phones; 0 without add_blank); ``median_duration_ratio``: median over phones of (seconds of the phone's own
   tokens) / (end - start). Pooled figures pool frames and phones, not utterance averages;
-- contract checks: files missing, length mismatches (neither 2L+1 nor L entries), zero durations,
-  sums that differ from the mel's frame count, mels missing.
+- contract checks: texts espeak could not phonemise (extraction skipped them), files missing, length
+  mismatches (neither 2L+1 nor L entries), zero durations, sums that differ from the mel's frame count,
+  mels missing.
 
 How tokens meet reference phones (blanks, pauses, zero-length phones, disagreements) is spelled
 out in :mod:`aligner.evaluate.phone_match`. Utterances whose phones disagree with their tokens are listed and
@@ -38,13 +39,13 @@ import numpy as np
 
 from aligner.align.timing import frame_seconds
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones, symbol_times
-from matcha.text import to_phonemes_multilingual
+from matcha.text import PhonemizationError, to_phonemes_multilingual
 from matcha.utils.durations import load_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 THRESHOLDS_MS = (10, 20, 25, 50)
 GROSS_MS = 50
-CONTRACT_CHECKS = ("missing", "length_mismatch", "zero_durations", "sum_mismatch", "mel_missing")
+CONTRACT_CHECKS = ("text_not_phonemised", "missing", "length_mismatch", "zero_durations", "sum_mismatch", "mel_missing")
 
 
 def boundary_errors_ms(ipa: str, durations: np.ndarray, phones: list[dict], seconds: float) -> np.ndarray:
@@ -208,6 +209,9 @@ def evaluate(corpus: Path, durations_dir: Path) -> Evaluation:
     result = Evaluation(str(durations_dir), utterances=len(utterances))
     for utterance, ipa in zip(utterances, ipas, strict=True):
         rel_path = utterance.rel_path
+        if isinstance(ipa, PhonemizationError):
+            result.contract["text_not_phonemised"].append(rel_path)
+            continue
         path = durations_dir / f"{rel_path}.pt"
         if not path.exists():
             result.contract["missing"].append(rel_path)

@@ -48,6 +48,7 @@ from aligner.align.timing import frame_seconds
 from aligner.evaluate.phone_match import symbol_times
 from aligner.train.data import model_input
 from matcha.text import (
+    PhonemizationError,
     UnknownSymbolError,
     intersperse,
     is_phone_symbol,
@@ -99,6 +100,9 @@ def read_corpus(
     ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     kept = []
     for utterance, ipa in tqdm(list(zip(utterances, ipas, strict=True)), desc="acoustic features", unit="utt"):
+        if isinstance(ipa, PhonemizationError):
+            skipped.append(f"{utterance.rel_path}: {ipa}")
+            continue
         if not any(is_phone_symbol(c) for c in ipa):
             skipped.append(f"{utterance.rel_path}: no phonemes")
             continue

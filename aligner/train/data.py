@@ -33,7 +33,14 @@ import torch
 from transformers import Wav2Vec2FeatureExtractor
 
 from aligner.train.vocab import SAMPLING_RATE, ctc_targets, frames_needed
-from matcha.text import NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, symbols, to_phonemes_multilingual
+from matcha.text import (
+    NON_PHONE_IDS,
+    PhonemizationError,
+    UnknownSymbolError,
+    phonemes_to_ids,
+    symbols,
+    to_phonemes_multilingual,
+)
 from matcha.utils.audio import AudioError, load_wav
 from matcha.utils.precompute_corpus import read_metadata, wav_path
 
@@ -205,6 +212,9 @@ def _phonemise(corpus: Path, mode: str, report: FilterReport) -> dict[str, list]
     phonemes = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     columns: dict[str, list] = defaultdict(list)
     for utterance, ipa in zip(utterances, phonemes, strict=True):
+        if isinstance(ipa, PhonemizationError):
+            report.exclude("text not phonemised", utterance.rel_path, str(ipa))
+            continue
         try:
             labels = ctc_targets(phonemes_to_ids(ipa, utterance.text), mode)
         except UnknownSymbolError as error:

@@ -22,7 +22,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,11 +30,12 @@ from typing import Any
 
 import torch
 import yaml
-from accelerate import Accelerator, DistributedDataParallelKwargs, PartialState
-from accelerate.utils import parse_flag_from_env, set_seed
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2ForCTC, get_scheduler
 
+from aligner.processes import cpu_only_processes, process_state
 from aligner.train.acoustic import fit_acoustic_stage
 from aligner.train.config import parse_config, to_dict
 from aligner.train.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
@@ -151,21 +151,6 @@ def resolve_mixed_precision(requested: str, device: torch.device) -> str:
     if requested == "auto":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     return requested
-
-
-def cpu_only_processes() -> bool:
-    """True when started as several processes (torchrun, ``accelerate launch --multi_gpu``) without a GPU."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-
-
-def warn_if_one_cpu_process() -> None:
-    """``accelerate launch --cpu --num_processes N`` starts one process only (without mpirun): say so."""
-    if parse_flag_from_env("ACCELERATE_USE_CPU") and "MASTER_ADDR" in os.environ and "WORLD_SIZE" not in os.environ:
-        logger.warning(
-            "accelerate launch --cpu starts a single process whatever --num_processes says (without mpirun; "
-            "huggingface/accelerate#2741). For several CPU processes use `accelerate launch --multi_gpu "
-            "--num_processes N` or `torchrun --nproc_per_node N` (gloo on a machine without GPU)."
-        )
 
 
 def find_checkpoint(output_dir: Path, resume: str) -> Path | None:
@@ -284,14 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         (ModelArguments, DataArguments, TrainArguments), argv, prog="aligner/train.py", description=__doc__
     )
     output_dir = Path(args.output_dir)
-    cpu = cpu_only_processes()
-    process = PartialState(cpu=cpu)
+    process = process_state()
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         level=logging.INFO if process.is_main_process else logging.WARNING,
     )
     logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
-    warn_if_one_cpu_process()
     set_seed(args.seed)
     model = build_model(model_args)
     model.config.ctc_targets = data_args.ctc_targets
@@ -300,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if model_args.gradient_checkpointing:
         model.activation_checkpointing_enable()  # non-reentrant: safe with DDP and a frozen encoder
     accelerator = Accelerator(
-        cpu=cpu,
+        cpu=cpu_only_processes(),
         mixed_precision=resolve_mixed_precision(args.mixed_precision, process.device),
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         log_with="tensorboard" if args.report_to == "tensorboard" else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matcha.text.phonemize import (
     LANGUAGE_ALIASES,
+    PhonemizationError,
     get_backend,
     resolve_language,
     supported_languages,
@@ -34,6 +35,7 @@ __all__ = [
     "BLANK_ID",
     "LANGUAGE_ALIASES",
     "NON_PHONE_IDS",
+    "PhonemizationError",
     "N_UPSTREAM_SYMBOLS",
     "SPACE_ID",
     "UnknownSymbolError",
