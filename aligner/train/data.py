@@ -44,7 +44,7 @@ from matcha.text import (
 from matcha.utils.audio import AudioError, load_wav
 from matcha.utils.precompute_corpus import read_metadata, wav_path
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3  # 3: texts in NFC, texts espeak splits or of another script left out
 MAX_EXAMPLES = 5
 TEXT_FEATURES = datasets.Features(
     {

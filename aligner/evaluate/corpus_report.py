@@ -1,0 +1,169 @@
+"""What an extraction did to a corpus without truth: aligned, skipped by cause, the least confident,
+how long the tokens are, and pictures to look at.
+
+    python -m aligner.evaluate.corpus_report --corpus C [--durations D] --out R [--pictures 6]
+
+Reads ``D/alignment_summary.csv`` (written by ``python -m matcha.utils.extract_durations``; D defaults
+to ``C/durations``), the duration files and the corpus's mels; reads no ``reference/``. Writes
+``R/report.md`` and ``R/{rel_path}.png``: the mel with the phone boundaries of the least confident
+utterances and of others spread evenly over the corpus. Look at them: a boundary should sit where the
+spectrogram changes, and a phone should span its stretch of sound, not one frame of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from aligner.align.extract import SUMMARY_NAME
+from aligner.align.timing import frame_seconds
+from aligner.evaluate.plot import plot_alignment
+from aligner.train.acoustic import select
+from matcha.text import is_phone_symbol, to_phonemes
+from matcha.utils.durations import load_durations
+from matcha.utils.precompute_corpus import mel_path, read_metadata
+
+# The cause of a failed summary row, from its message: the first pattern found names it.
+CAUSES = (
+    ("sentences", "text espeak reads as several sentences"),
+    ("voice does not read", "letters of another script"),
+    ("gives no phonemes", "text without phonemes"),
+    ("unknown language", "unknown language"),
+    ("silent", "silent audio"),
+    ("too short for its tokens", "audio too short for its tokens"),
+    ("metadata.csv", "malformed metadata line"),
+)
+LEAST_CONFIDENT = 10
+
+
+def cause(message: str) -> str:
+    """A failed row's cause, named by ``CAUSES``; "other" when none matches."""
+    return next((name for pattern, name in CAUSES if pattern in message), "other")
+
+
+def read_summary(path: Path) -> list[dict]:
+    """The rows of an alignment_summary.csv; ``FileNotFoundError`` naming the command that writes it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run python -m matcha.utils.extract_durations first")
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
+    """Frames held by phone tokens, by blanks between two phones and in all, and the number of phone
+    tokens and of those holding one frame, for one utterance's durations [2 * len(ipa) + 1] (add_blank);
+    ``ValueError`` for another length."""
+    if len(durations) != 2 * len(ipa) + 1:
+        raise ValueError(f"{len(durations)} durations for {len(ipa)} symbols: not add_blank's 2 L + 1")
+    phones = [2 * i + 1 for i, c in enumerate(ipa) if is_phone_symbol(c)]
+    inner = [2 * i for i in range(1, len(ipa)) if is_phone_symbol(ipa[i - 1]) and is_phone_symbol(ipa[i])]
+    return {
+        "phone_frames": float(durations[phones].sum()),
+        "inner_blank_frames": float(durations[inner].sum()),
+        "frames": float(durations.sum()),
+        "phones": float(len(phones)),
+        "one_frame_phones": float((durations[phones] == 1).sum()),
+    }
+
+
+def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 6) -> str:
+    """Write ``out/report.md`` and the pictures (module doc); returns the report's text."""
+    rows = read_summary(durations_dir / SUMMARY_NAME)
+    aligned = [r for r in rows if r["status"] == "ok"]
+    failed = [r for r in rows if r["status"] != "ok"]
+    utterances = {u.rel_path: u for u in read_metadata(corpus)}
+    totals: Counter[str] = Counter()
+    for row in aligned:
+        utterance = utterances[row["rel_path"]]
+        durations = load_durations(durations_dir / f"{row['rel_path']}.pt").numpy()
+        totals.update(token_figures(to_phonemes(utterance.text, utterance.language), durations))
+    lines = [
+        f"# Alignment report: {corpus}",
+        "",
+        f"Durations: `{durations_dir}`. {len(aligned)} utterances aligned, {len(failed)} skipped.",
+        "",
+        "| skipped because | utterances |",
+        "|---|---|",
+        *[f"| {name} | {count} |" for name, count in Counter(cause(r["message"]) for r in failed).most_common()],
+        "",
+        *[f"- `{r['rel_path']}`: {r['message']}" for r in failed],
+        "",
+        "## Tokens (no truth needed)",
+        "",
+        "| frames held by phone tokens | by blanks between two phones | by pauses and their blanks | "
+        "phone tokens of one frame |",
+        "|---|---|---|---|",
+    ]
+    if totals["frames"]:
+        pause = totals["frames"] - totals["phone_frames"] - totals["inner_blank_frames"]
+        lines.append(
+            f"| {100 * totals['phone_frames'] / totals['frames']:.1f} % "
+            f"| {100 * totals['inner_blank_frames'] / totals['frames']:.1f} % "
+            f"| {100 * pause / totals['frames']:.1f} % "
+            f"| {100 * totals['one_frame_phones'] / max(totals['phones'], 1):.1f} % |"
+        )
+    scored = sorted(aligned, key=lambda r: float(r["mean_log_prob"]))
+    lines += [
+        "",
+        f"## The {LEAST_CONFIDENT} least confident (check their text against the audio)",
+        "",
+        "| utterance | mean log-posterior | text |",
+        "|---|---|---|",
+        *[
+            f"| `{r['rel_path']}` | {float(r['mean_log_prob']):.3f} | {utterances[r['rel_path']].text} |"
+            for r in scored[:LEAST_CONFIDENT]
+        ],
+        "",
+        "## Pictures",
+        "",
+    ]
+    half = pictures // 2
+    chosen = [r["rel_path"] for r in scored[:half]]
+    rest = scored[half:]
+    chosen += [rest[i]["rel_path"] for i in select(len(rest), pictures - half)] if pictures > half else []
+    out.mkdir(parents=True, exist_ok=True)
+    for rel_path in chosen:
+        utterance = utterances[rel_path]
+        target = out / f"{rel_path.replace('/', '_')}.png"
+        plot_alignment(
+            target,
+            np.load(mel_path(corpus, rel_path)),
+            to_phonemes(utterance.text, utterance.language),
+            {"aligner": load_durations(durations_dir / f"{rel_path}.pt").numpy()},
+            frame_seconds(),
+            title=f"{rel_path}: {utterance.text}"[:150],
+        )
+        lines.append(f"![{rel_path}]({target.name})")
+    text = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(
+        prog="python -m aligner.evaluate.corpus_report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (metadata.csv, mels/)")
+    parser.add_argument("--durations", type=Path, help="durations folder (default: CORPUS/durations)")
+    parser.add_argument("--out", required=True, type=Path, help="report folder to write")
+    parser.add_argument("--pictures", type=int, default=6, help="utterances to draw (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        text = corpus_report(args.corpus, args.durations or args.corpus / "durations", args.out, args.pictures)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The report of an extraction on a corpus without truth (aligner.evaluate.corpus_report)."""
+
+import numpy as np
+import pytest
+from test_bad_input import BAD, rel_paths, set_english_text
+from test_extract import run
+
+from aligner.evaluate.corpus_report import cause, corpus_report, token_figures
+
+
+def test_token_figures_by_hand():
+    # "ab c": phone tokens 1, 3, 7; the blank between a and b is token 2; space is token 5
+    figures = token_figures("ab c", np.array([1, 3, 1, 4, 2, 1, 1, 1, 1]))
+    assert figures == {"phone_frames": 8, "inner_blank_frames": 1, "frames": 15, "phones": 3, "one_frame_phones": 1}
+    with pytest.raises(ValueError, match="2 L \\+ 1"):
+        token_figures("ab c", np.ones(4, dtype=int))
+
+
+def test_causes_are_named_from_the_messages():
+    split = "text '3.5 kg.': espeak-ng read the text as 2 sentences (...)"
+    assert cause(split) == "text espeak reads as several sentences"
+    assert cause("text 'x': letters the en-us voice does not read") == "letters of another script"
+    assert cause("wav w.wav: silent (peak 0)") == "silent audio"
+    assert cause("something new") == "other"
+
+
+def test_report_of_a_corpus_with_one_bad_text(corpus, checkpoint, tmp_path):
+    set_english_text(corpus, "In 1984 he paid $2,022 for 3.5 kg.")
+    assert run(corpus, checkpoint) == 1
+    text = corpus_report(corpus, corpus / "durations", tmp_path / "report", pictures=4)
+    assert f"{len(rel_paths(corpus)) - 1} utterances aligned, 1 skipped" in text
+    assert "| text espeak reads as several sentences | 1 |" in text and f"`{rel_paths(corpus)[BAD]}`" in text
+    pictures = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert len(pictures) == 4 and all(f"]({name})" in text for name in pictures)
+    assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8") == text
