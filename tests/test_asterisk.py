@@ -10,6 +10,8 @@ LINES = [
     "",
     "letters/dash: dash [-]",
     "beep: [this is a simple beep tone]",
+    "silence/1: (1 second of silence)",
+    'spy-iax2: IAX (note: does not say "2")',
     "digits/7: seven",
     "conf-menu: Please press 1 to mute   or unmute yourself.",
     "missing: A prompt without a wav.",
@@ -20,11 +22,12 @@ def test_prompts_drop_notes_and_keep_digits():
     prompts, not_speech = read_prompts(LINES)
     assert prompts == [
         Prompt("letters/dash", "dash"),
+        Prompt("spy-iax2", "IAX"),
         Prompt("digits/7", "seven"),
         Prompt("conf-menu", "Please press 1 to mute or unmute yourself."),
         Prompt("missing", "A prompt without a wav."),
     ]
-    assert not_speech == ["beep"]
+    assert not_speech == ["beep", "silence/1"]
 
 
 def test_corpus_at_24_khz(tmp_path):
@@ -36,7 +39,7 @@ def test_corpus_at_24_khz(tmp_path):
     (unpacked / COPYRIGHT).parent.mkdir(parents=True)
     (unpacked / COPYRIGHT).write_text("CC-BY-SA-3.0")
     prompts, _ = read_prompts(LINES)
-    assert write_corpus(root, unpacked, prompts, progress=False) == ["missing"]
+    assert write_corpus(root, unpacked, prompts, progress=False) == ["spy-iax2", "missing"]
     assert (root / "metadata.csv").read_text(encoding="utf-8").splitlines() == [
         "letters/dash|0|en-us|dash",
         "digits/7|0|en-us|seven",

@@ -9,10 +9,10 @@ and ``asterisk-core-sounds-en-wav`` (the audio, ``en_US_f_Allison/{key}.wav``, 8
 
 1. ``apt-get download`` both packages into FOLDER (default ``DIR/debs``), unless their .deb files are
    already there (copy them in on a machine without apt), and ``dpkg-deb -x`` them.
-2. Texts: a note in square brackets says what a word stands for (``dash [-]``) and is dropped; a
-   prompt left without words (``[sound of monkeys screaming]``, tones, beeps) is not speech and is left
-   out, named. Digits stay as written: extraction spells them out or, where espeak cannot match them to
-   the text one to one, names the utterance.
+2. Texts: a note in brackets or parentheses (``dash [-]``, ``IAX (note: does not say "2")``) is not
+   spoken and is dropped; a prompt left without words (``[sound of monkeys screaming]``, tones, beeps,
+   ``(1 second of silence)``) is not speech and is left out, named. Digits stay as written: extraction
+   spells them out or, where espeak cannot match them to the text one to one, names the utterance.
 3. Audio: resampled from 8 kHz to 24 kHz with soxr (its "VHQ" quality); it holds nothing above 4 kHz.
 
 Writes ``DIR/metadata.csv`` (``{key}|0|en-us|{text}``, rel_path = the prompt's key, e.g. ``digits/7``)
@@ -42,7 +42,7 @@ PACKAGES = ("asterisk-core-sounds-en", "asterisk-core-sounds-en-wav")
 TEXTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 COPYRIGHT = "usr/share/doc/asterisk-core-sounds-en/copyright"
 VOICE = "usr/share/asterisk/sounds/en_US_f_Allison"
-NOTE_RE = re.compile(r"\[[^\]]*\]")
+NOTE_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 
 
 @dataclass
