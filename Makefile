@@ -68,6 +68,24 @@ real: $(REAL_ALIGNER)/model.safetensors
 	$(PY) -m aligner.evaluate.corpus_report --corpus $(REAL) --out $(REAL_REPORT)
 	@echo "durations: $(REAL)/durations  TextGrids: $(REAL)/textgrids  report and pictures: $(REAL_REPORT)"
 
+# make matcha-check: upstream Matcha-TTS (matcha-tts 0.0.7.2, from PyPI) and this project in one venv
+# (.venv-matcha): both import, upstream's text_to_sequence gives every duration file's length, upstream's
+# TextMelDataModule loads them and MatchaTTS trains 50 CPU steps on them (scripts/matcha_check.py). Run in
+# both install orders: this project over upstream, then upstream reinstalled over this project. About 10 min.
+MVENV := .venv-matcha
+.PHONY: matcha-check
+$(MVENV)/.installed: constraints.txt
+	$(PYTHON) -m venv $(MVENV)
+	$(MVENV)/bin/pip install -q -c constraints.txt torch
+	$(MVENV)/bin/pip install -q -c constraints.txt matcha-tts==0.0.7.2
+	touch $@
+
+matcha-check: $(MVENV)/.installed
+	$(MVENV)/bin/pip install -q -c constraints.txt .
+	$(MVENV)/bin/python scripts/matcha_check.py --work outputs/matcha_check
+	$(MVENV)/bin/pip install -q -c constraints.txt --force-reinstall --no-deps matcha-tts==0.0.7.2
+	$(MVENV)/bin/python scripts/matcha_check.py --imports-only
+
 # make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
 # versions); 13 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
 # speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
@@ -92,4 +110,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) data outputs
+	rm -rf $(VENV) $(MVENV) data outputs

@@ -38,9 +38,9 @@ from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.extract import Job, plan_jobs
 from aligner.align.methods import METHODS, AlignmentError
 from aligner.align.timing import frame_seconds
+from aligner.audio import AudioError
+from aligner.durations import save_durations, validate_durations
 from aligner.train.acoustic import select
-from matcha.utils.audio import AudioError
-from matcha.utils.durations import save_durations, validate_durations
 
 STAGES = ("audio", "forward", "features", "scores+MAS", "write")
 

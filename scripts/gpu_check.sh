@@ -6,13 +6,34 @@
 #   (b) duration extraction on that corpus with --device cuda (the CLI, then the split by stage), timed;
 #   (c) MAS on the GPU against the Cython MAS on random padded batches: paths must be equal;
 #   (d) throughput figures printed and written to $OUT/gpu_check.json when $OUT is set (a GPU
-#       machine's output folder, which also gets the logs), else to outputs/gpu_check/gpu_check.json.
-# Creates .venv with `make setup` when it is missing (that step needs the package index).
+#       machine's output folder, which also gets the logs), else to outputs/gpu_check/gpu_check.json;
+#   (e) Matcha itself: in .venv-matcha (upstream matcha-tts 0.0.7.2 beside this project, as make
+#       matcha-check builds it), scripts/matcha_check.py's checks, then MatchaTTS (upstream's configs)
+#       trained MATCHA_STEPS (default 3000) steps with this project's durations and again with Matcha's
+#       own MAS: the losses of both and the share of frames each alignment gives to blanks, printed and
+#       written to $OUT/matcha_compare.json.
+# Creates .venv with `make setup` and .venv-matcha when they are missing (that needs the package index).
 #
 # Usage: scripts/gpu_check.sh [flags of benchmarks/gpu_check.py, e.g. --steps 50 --precisions bf16]
+#        scripts/gpu_check.sh --dry-run    (e) only, on the CPU, 3 steps each: checks the plumbing
 # Exit status: 0 every check passed, 1 a check failed, 2 no CUDA device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+out="${OUT:-outputs/gpu_check}"
+mkdir -p "$out"
+
+matcha_half() {  # $1: device, $2: steps
+    make .venv-matcha/.installed
+    .venv-matcha/bin/pip install -q -c constraints.txt .
+    .venv-matcha/bin/python scripts/matcha_check.py --work outputs/gpu_check/matcha --device "$1" \
+        --compare-mas "$2" --json "$out/matcha_compare.json"
+}
+
+if [[ "${1:-}" == "--dry-run" ]]; then
+    matcha_half cpu 3
+    exit $?
+fi
 
 if [[ ! -x .venv/bin/python ]]; then
     echo "gpu_check: no .venv here, creating it with make setup" >&2
@@ -26,12 +47,11 @@ if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 fi
 
-out="${OUT:-outputs/gpu_check}"
-mkdir -p "$out"
 status=0
 .venv/bin/python benchmarks/gpu_check.py --device cuda --work outputs/gpu_check --json "$out/gpu_check.json" "$@" \
     || status=$?
 if [[ "$out" != outputs/gpu_check ]]; then
     cp outputs/gpu_check/*.log "$out/" 2>/dev/null || true
 fi
+matcha_half cuda "${MATCHA_STEPS:-3000}" || status=1
 exit "$status"

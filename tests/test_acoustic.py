@@ -19,8 +19,8 @@ from aligner.align.acoustic import (
 from aligner.align.methods import align
 from aligner.align.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
+from aligner.text import BLANK_ID, SPACE_ID, symbol_to_id, symbols
 from aligner.train.acoustic import TrainingUtterance, fit_acoustic_stage, viterbi_training
-from matcha.text import BLANK_ID, SPACE_ID, symbol_to_id, symbols
 
 A, B = symbol_to_id["a"], symbol_to_id["b"]
 HOP = frame_seconds()

@@ -12,7 +12,8 @@ import torch
 import yaml
 
 from aligner.align.methods import Alignment, AlignmentError
-from matcha.text import UnknownSymbolError, symbol_to_id, text_to_sequence
+from aligner.audio import load_wav
+from aligner.text import UnknownSymbolError, symbol_to_id, text_to_sequence
 from matcha.utils.ASR.align import STYLETTS2_PAD_SAMPLES, asrcnn_align, attention_matrices, matcha_spans
 from matcha.utils.ASR.checkpoint import (
     DEFAULT_CONFIG,
@@ -27,7 +28,6 @@ from matcha.utils.ASR.data import ASRDataset, collate, prepare_examples
 from matcha.utils.ASR.layers import dct_matrix
 from matcha.utils.ASR.mel import asr_mel
 from matcha.utils.ASR.train import compute_losses, diagonal_penalty, train
-from matcha.utils.audio import load_wav
 from matcha.utils.precompute_corpus import mel_path, read_metadata, wav_path
 
 # Names and shapes of StyleTTS2's state dict (copy of the reference styletts2-asrcnn-state.json).

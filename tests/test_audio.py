@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from matcha.utils.audio import AudioError, load_wav, mel_spectrogram, n_mel_frames
+from aligner.audio import AudioError, load_wav, mel_spectrogram, n_mel_frames
 
 
 def independent_mel(y: np.ndarray) -> np.ndarray:

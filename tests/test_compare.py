@@ -3,9 +3,9 @@
 import json
 import shutil
 
+from aligner.durations import load_durations, save_durations
 from aligner.evaluate.compare import main
 from aligner.evaluate.reference_durations import reference_durations
-from matcha.utils.durations import load_durations, save_durations
 
 
 def test_report_measures_a_known_shift_and_draws_pictures(demo_corpus, tmp_path, capsys):

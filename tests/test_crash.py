@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from test_extract import REPO
 
-from matcha.utils.durations import atomic_write, load_durations, remove_temporaries
+from aligner.durations import atomic_write, load_durations, remove_temporaries
 from matcha.utils.precompute_corpus import read_metadata
 
 KILL_AFTER = 3  # output files written before the kill (the run has 16 to write, one per model call)
@@ -84,7 +84,7 @@ def test_only_temporaries_of_a_killed_atomic_write_are_removed(tmp_path):
     target = tmp_path / "deep" / "0001.pt"
     code = (
         "import os, signal, sys\n"
-        "from matcha.utils.durations import atomic_write\n"
+        "from aligner.durations import atomic_write\n"
         "def write(tmp):\n"
         "    open(tmp, 'wb').write(b'half')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

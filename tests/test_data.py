@@ -11,6 +11,7 @@ import torch
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
 import aligner.train.data as data_module
+from aligner.text import phonemes_to_ids, to_phonemes, to_phonemes_multilingual
 from aligner.train.data import (
     CTCCollator,
     DataArguments,
@@ -23,7 +24,6 @@ from aligner.train.data import (
     split_order,
 )
 from aligner.train.vocab import build_feature_extractor, ctc_targets
-from matcha.text import phonemes_to_ids, to_phonemes, to_phonemes_multilingual
 
 KERNEL, STRIDE = [10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2]
 GOOD = [

@@ -263,7 +263,7 @@ def test_agreement_is_reported_per_language(corpus, capsys):
         rows = [r for r in refs if r["language"] == lang]
         assert table[lang]["utterances"] == len(rows)
         assert table[lang]["agree"] == sum(r["phones_agree"] for r in rows)
-    assert table["all"]["rate"] >= 0.9  # espeak speaks what matcha.text reads
+    assert table["all"]["rate"] >= 0.9  # espeak speaks what aligner.text reads
     assert json.loads((root / dc.MARKER).read_text())["agreement"] == table
     fake = [{"language": "de", "phones_agree": True}, {"language": "de", "phones_agree": False}]
     assert dc.agreement_by_language(fake)["de"] == {"utterances": 2, "agree": 1, "rate": 0.5}

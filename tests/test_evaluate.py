@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from aligner.align.timing import frame_seconds
+from aligner.durations import load_durations, save_durations
 from aligner.evaluate.reference_durations import reference_durations
 from aligner.evaluate.score import (
     Evaluation,
@@ -21,8 +22,7 @@ from aligner.evaluate.score import (
     frame_ownership,
     main,
 )
-from matcha.text import to_phonemes
-from matcha.utils.durations import load_durations, save_durations
+from aligner.text import to_phonemes
 from matcha.utils.precompute_corpus import read_metadata
 
 S = 256 / 24000  # one mel frame, seconds

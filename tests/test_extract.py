@@ -14,10 +14,10 @@ import torch
 from aligner.align.methods import align, batched_mas
 from aligner.align.posteriors import load_aligner, log_posteriors
 from aligner.align.scores import score_matrix, to_frame_grid
+from aligner.audio import SAMPLE_RATE, load_wav
+from aligner.durations import load_durations
+from aligner.text import SPACE_ID, symbol_to_id, text_to_sequence
 from aligner.train.data import model_input
-from matcha.text import SPACE_ID, symbol_to_id, text_to_sequence
-from matcha.utils.audio import SAMPLE_RATE, load_wav
-from matcha.utils.durations import load_durations
 from matcha.utils.extract_durations import main
 from matcha.utils.precompute_corpus import mel_path, read_metadata
 
@@ -49,7 +49,8 @@ def test_every_file_meets_matchas_contract_and_reruns_skip(corpus, checkpoint, c
 def test_other_methods_and_upstream_npy_layout(corpus, checkpoint, method):
     assert run(corpus, checkpoint, "--method", method, "--format", "npy", "--no-add-blank") == 0
     for utterance in read_metadata(corpus):
-        durations = np.load(corpus / "durations" / f"{Path(utterance.rel_path).name}.npy")
+        wav = corpus / "wavs" / f"{utterance.rel_path}.wav"
+        durations = np.load(wav.parent.parent / "durations" / f"{wav.stem}.npy")  # upstream's get_durations
         ids, _ = text_to_sequence(utterance.text, utterance.language, add_blank=False)
         assert len(durations) == len(ids) and durations.min() >= 1
         assert durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]

@@ -29,8 +29,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torchaudio.functional import compute_deltas
 
-from matcha.text import BLANK_ID, NON_PHONE_IDS, symbols
-from matcha.utils.audio import mel_spectrogram
+from aligner.audio import mel_spectrogram
+from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
 MODEL_FILE = "acoustic_model.safetensors"
 PAUSE_CLASS = 0

@@ -23,10 +23,10 @@ from aligner.align.methods import Alignment, AlignmentError, align
 from aligner.align.posteriors import CheckpointError, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
+from aligner.audio import SAMPLE_RATE, load_wav, require_audible
 from aligner.train.data import model_input
 from matcha.utils.ASR.align import asrcnn_align, check_token_ids
 from matcha.utils.ASR.checkpoint import load_asrcnn
-from matcha.utils.audio import SAMPLE_RATE, load_wav, require_audible
 
 CALIBRATION_FILE = "alignment.json"
 

@@ -28,8 +28,17 @@ from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.posteriors import DEFAULT_CHECKPOINT, CheckpointError
 from aligner.align.textgrid import write_textgrid
 from aligner.align.timing import frame_seconds
+from aligner.audio import HOP_LENGTH, N_MELS, AudioError, n_mel_frames, wav_frames
+from aligner.durations import (
+    DurationError,
+    atomic_write,
+    remove_temporaries,
+    save_durations,
+    save_npy,
+    validate_durations,
+)
 from aligner.processes import process_state
-from matcha.text import (
+from aligner.text import (
     PhonemizationError,
     UnknownSymbolError,
     intersperse,
@@ -38,18 +47,9 @@ from matcha.text import (
     symbols,
     to_phonemes_multilingual,
 )
-from matcha.text.phonemize import unknown_languages
+from aligner.text.phonemize import unknown_languages
 from matcha.utils.ASR.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
 from matcha.utils.ASR.checkpoint import ASRCheckpointError
-from matcha.utils.audio import HOP_LENGTH, N_MELS, AudioError, n_mel_frames, wav_frames
-from matcha.utils.durations import (
-    DurationError,
-    atomic_write,
-    remove_temporaries,
-    save_durations,
-    save_npy,
-    validate_durations,
-)
 from matcha.utils.precompute_corpus import MetadataError, Utterance, mel_path, read_metadata, wav_path
 
 SUMMARY_NAME = "alignment_summary.csv"
@@ -98,9 +98,15 @@ class Plan:
     failed: list[dict]
 
 
-def output_path(out_dir: Path, rel_path: str, fmt: str) -> Path:
-    """``out_dir/{rel_path}.pt``, or upstream Matcha's ``out_dir/<wav stem>.npy`` for ``npy``."""
-    return out_dir / f"{rel_path}.pt" if fmt == "pt" else out_dir / f"{Path(rel_path).name}.npy"
+def output_path(corpus: Path, rel_path: str, fmt: str, out_dir: Path | None) -> Path:
+    """Where an utterance's durations go. ``pt``: ``out_dir/{rel_path}.pt`` (default out_dir:
+    CORPUS/durations). ``npy``: where upstream Matcha's ``get_durations`` reads them, ``<wav's
+    grandparent>/durations/<wav stem>.npy`` (CORPUS/wavs/0/0001.wav -> CORPUS/wavs/durations/0001.npy;
+    CORPUS/wavs/0001.wav -> CORPUS/durations/0001.npy), or ``out_dir/<wav stem>.npy`` when out_dir is given."""
+    if fmt == "pt":
+        return (out_dir or corpus / "durations") / f"{rel_path}.pt"
+    wav = wav_path(corpus, rel_path)
+    return (out_dir or wav.parent.parent / "durations") / f"{wav.stem}.npy"
 
 
 def failed_row(key: str, message: str, tokens: int | str = "", frames: int | str = "") -> dict:
@@ -162,7 +168,7 @@ def plan_job(corpus: Path, utterance: Utterance, ipa: str, out: Path, add_blank:
     return Job(utterance.rel_path, ipa, token_ids, n_frames, wav, out)
 
 
-def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite: bool) -> Plan:
+def plan_jobs(corpus: Path, out_dir: Path | None, add_blank: bool, fmt: str, overwrite: bool) -> Plan:
     """Read the corpus and decide what to do; stops (``ExtractionError``) on a missing mel, an unknown
     symbol or two utterances sharing an output, naming them; any other problem skips the utterance."""
     problems: list[MetadataError] = []
@@ -177,7 +183,7 @@ def plan_jobs(corpus: Path, out_dir: Path, add_blank: bool, fmt: str, overwrite:
         if isinstance(ipa, PhonemizationError):
             failed.append(failed_row(utterance.rel_path, f"text {utterance.text!r}: {ipa}"))
             continue
-        out = output_path(out_dir, utterance.rel_path, fmt)
+        out = output_path(corpus, utterance.rel_path, fmt, out_dir)
         if out in outputs:
             where = f"utterance {utterance.rel_path}"
             raise ExtractionError(f"{where}: writes {out} like {outputs[out]} (--format npy keeps only the wav stem)")
@@ -423,10 +429,11 @@ def run(args: argparse.Namespace) -> int:
     """One extraction run over ``args`` (the options of ``python -m matcha.utils.extract_durations``); returns
     the exit status."""
     state = process_state()
-    out_dir = args.out_dir or args.corpus / "durations"
-    folders = [out_dir, args.corpus / "textgrids"] if args.textgrid else [out_dir]
+    out_dir = args.out_dir or args.corpus / "durations"  # the summary's folder, and the .pt files'
     try:
-        plan = plan_jobs(args.corpus, out_dir, args.add_blank, args.format, args.overwrite)
+        plan = plan_jobs(args.corpus, args.out_dir, args.add_blank, args.format, args.overwrite)
+        folders = sorted({out_dir, *(job.out.parent for job in plan.jobs)})
+        folders += [args.corpus / "textgrids"] if args.textgrid else []
         aligner = make_aligner(args, pick_device(args.device, state))
         check_symbols(plan.jobs, aligner)
         for folder in folders:

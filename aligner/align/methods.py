@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from aligner.align.acoustic import AcousticStage
+from aligner.align.monotonic_align import maximum_path
 from aligner.align.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import durations_from_intervals
+from aligner.text import BLANK_ID, NON_PHONE_IDS
 from aligner.train.vocab import frames_needed
-from matcha.text import BLANK_ID, NON_PHONE_IDS
-from matcha.utils.monotonic_align import maximum_path
 
 METHODS = ("acoustic", "mel", "ctc", "forced_align")
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
-from matcha.text import symbols
+from aligner.text import symbols
 
 DEFAULT_CHECKPOINT = "outputs/aligner/tiny"
 WINDOWS_PER_PASS = 8  # windows of one long utterance per forward pass: faster than one by one, bounded memory

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from matcha.text import BLANK_ID, NON_PHONE_IDS
+from aligner.text import BLANK_ID, NON_PHONE_IDS
 
 CTC_FRAME_SECONDS = 0.02  # Wav2Vec2: 320 samples at 16 kHz
 # Time of the centre of CTC frame 0: the feature encoder's 400-sample receptive field starts at 0.

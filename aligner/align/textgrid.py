@@ -14,9 +14,9 @@ import numpy as np
 from praatio import textgrid
 from praatio.utilities.constants import Interval
 
+from aligner.durations import atomic_write
 from aligner.evaluate.phone_match import symbol_times
-from matcha.text import is_phone_symbol
-from matcha.utils.durations import atomic_write
+from aligner.text import is_phone_symbol
 
 
 def tiers(ipa: str, durations: np.ndarray, frame_seconds: float) -> dict[str, list[tuple[float, float, str]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from matcha.utils.monotonic_align import maximum_path
+from aligner.align.monotonic_align import maximum_path
 
 
 def frame_seconds(hop_length: int = 256, sample_rate: int = 24000) -> float:

@@ -36,7 +36,7 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
-from matcha.utils.audio import SAMPLE_RATE
+from aligner.audio import SAMPLE_RATE
 
 PACKAGES = ("asterisk-core-sounds-en", "asterisk-core-sounds-en-wav")
 TEXTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"

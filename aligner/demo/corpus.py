@@ -16,7 +16,7 @@ Speakers are espeak voice variants with their own rate, pitch and pitch range (:
 fixed setting per speaker id, the same in every language; only variants without echo, so that silence
 is exact zeros). Utterance ``i`` (1-based) is spoken by speaker ``(i - 1) % K``; 70 % of the
 utterances are English (``en-us``) when English is among the languages, the rest is split evenly.
-espeak speaks the text lowercased, as ``matcha.text.to_phonemes`` reads it (so that, e.g., the pronoun
+espeak speaks the text lowercased, as ``aligner.text.to_phonemes`` reads it (so that, e.g., the pronoun
 "I" is stressed the same way); ``metadata.csv`` keeps the text as written.
 
 Reference JSON (times in seconds, rounded to the microsecond)::
@@ -59,7 +59,7 @@ How the truth is built from espeak's events and audio:
   ``"for a"``), and several events inside one token (``L'été``, ``grands-parents``) make one word.
   Joined with spaces, the word labels give the text's tokens in order.
 - ``espeak_ipa`` is the concatenation of the non-silent phone labels; ``matcha_ipa`` is
-  ``matcha.text.to_phonemes(text, language)``. ``phones_agree`` is true when both are equal after
+  ``aligner.text.to_phonemes(text, language)``. ``phones_agree`` is true when both are equal after
   removing whitespace and punctuation (Unicode categories Z* and P*, which also drops the ``-`` of
   names like ``"a-"``); stress (``ˈ ˌ``) and length (``ː``) marks are compared like any other symbol.
 
@@ -96,7 +96,7 @@ import soxr
 from tqdm import tqdm
 
 from aligner.demo.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
-from matcha.text import is_phone_symbol, to_phonemes_multilingual
+from aligner.text import is_phone_symbol, to_phonemes_multilingual
 
 SAMPLE_RATE = 24000
 SILENCE = ""
@@ -412,7 +412,7 @@ def reference_record(item: Item, synthesis: Synthesis, n_out: int, matcha_ipa: s
 
 
 def spoken_text(text: str) -> str:
-    """The text espeak speaks: lowercased, as ``matcha.text.to_phonemes`` reads it (same characters)."""
+    """The text espeak speaks: lowercased, as ``aligner.text.to_phonemes`` reads it (same characters)."""
     lowered = text.lower()
     return lowered if len(lowered) == len(text) else text
 
@@ -429,7 +429,7 @@ def synthesize(synth: EspeakSynth, item: Item) -> Synthesis:
 
 
 def matcha_phonemes(items: Sequence[Item]) -> dict[str, str]:
-    """rel_path -> ``matcha.text.to_phonemes(text, language)``, batched per language."""
+    """rel_path -> ``aligner.text.to_phonemes(text, language)``, batched per language."""
     ipas = to_phonemes_multilingual([it.text for it in items], [it.language for it in items])
     return {it.rel_path: ipa for it, ipa in zip(items, ipas, strict=True)}
 
@@ -549,7 +549,7 @@ def _report(out: Path, summary: dict, seconds: float) -> str:
     ]
     if summary["kept_derived"]:
         lines.append("audio unchanged: kept the existing mels/ and durations/")
-    lines.append("phones agreeing with matcha.text.to_phonemes (ignoring spaces and punctuation):")
+    lines.append("phones agreeing with aligner.text.to_phonemes (ignoring spaces and punctuation):")
     for lang, row in summary["agreement"].items():
         lines.append(f"  {lang:<6} {row['agree']:>5}/{row['utterances']:<5} {100 * row['rate']:6.1f} %")
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.timing import frame_seconds
 from aligner.evaluate.score import boundary_errors_ms
-from matcha.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
+from aligner.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
 
 

@@ -23,11 +23,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aligner.align.timing import frame_seconds
+from aligner.durations import load_durations
 from aligner.evaluate.phone_match import symbol_times
 from aligner.evaluate.plot import plot_alignment
 from aligner.evaluate.score import Evaluation, evaluate, format_report
-from matcha.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
-from matcha.utils.durations import load_durations
+from aligner.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
 from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")

@@ -22,10 +22,10 @@ import numpy as np
 
 from aligner.align.extract import SUMMARY_NAME
 from aligner.align.timing import frame_seconds
+from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
+from aligner.text import is_phone_symbol, to_phonemes
 from aligner.train.acoustic import select
-from matcha.text import is_phone_symbol, to_phonemes
-from matcha.utils.durations import load_durations
 from matcha.utils.precompute_corpus import mel_path, read_metadata
 
 # The cause of a failed summary row, from its message: the first pattern found names it.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcha.text import is_phone_symbol
+from aligner.text import is_phone_symbol
 
 
 class PhoneMismatch(ValueError):

@@ -45,9 +45,10 @@ from aligner.align.methods import batched_mas
 from aligner.align.posteriors import load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import frame_seconds
+from aligner.audio import SAMPLE_RATE, AudioError, load_wav, n_mel_frames, require_audible
+from aligner.durations import atomic_write
 from aligner.evaluate.phone_match import symbol_times
-from aligner.train.data import model_input
-from matcha.text import (
+from aligner.text import (
     PhonemizationError,
     UnknownSymbolError,
     intersperse,
@@ -55,9 +56,8 @@ from matcha.text import (
     phonemes_to_ids,
     to_phonemes_multilingual,
 )
-from matcha.text.phonemize import unknown_languages
-from matcha.utils.audio import SAMPLE_RATE, AudioError, load_wav, n_mel_frames, require_audible
-from matcha.utils.durations import atomic_write
+from aligner.text.phonemize import unknown_languages
+from aligner.train.data import model_input
 from matcha.utils.precompute_corpus import MetadataError, read_metadata, wav_path
 
 CTC_WEIGHT = 3.0

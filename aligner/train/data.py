@@ -32,8 +32,8 @@ import soxr
 import torch
 from transformers import Wav2Vec2FeatureExtractor
 
-from aligner.train.vocab import SAMPLING_RATE, ctc_targets, frames_needed
-from matcha.text import (
+from aligner.audio import AudioError, load_wav
+from aligner.text import (
     NON_PHONE_IDS,
     PhonemizationError,
     UnknownSymbolError,
@@ -41,7 +41,7 @@ from matcha.text import (
     symbols,
     to_phonemes_multilingual,
 )
-from matcha.utils.audio import AudioError, load_wav
+from aligner.train.vocab import SAMPLING_RATE, ctc_targets, frames_needed
 from matcha.utils.precompute_corpus import read_metadata, wav_path
 
 PIPELINE_VERSION = 3  # 3: texts in NFC, texts espeak splits or of another script left out

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from aligner.text import BLANK_ID
 from aligner.train.vocab import frames_needed
-from matcha.text import BLANK_ID
 
 MIN_PRIOR = 1e-8  # symbols never seen get this prior, not 0 (their scores never enter a CTC path)
 

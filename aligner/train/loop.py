@@ -245,7 +245,7 @@ def model_card(model_args: ModelArguments, data_args: DataArguments, data: Prepa
     report = data.report
     return f"""# Matcha-TTS CTC aligner
 
-Wav2Vec2ForCTC whose output `i` is `matcha.text.symbols[i]` (CTC blank = pad `_` = id 0), trained with
+Wav2Vec2ForCTC whose output `i` is `aligner.text.symbols[i]` (CTC blank = pad `_` = id 0), trained with
 `aligner/train.py` to give phone posteriors for Matcha-TTS duration extraction.
 
 - Start: {start}{" (CTC head rows of shared symbols transferred)" if model_args.head_transfer else ""}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from matcha.text import BLANK_ID
+from aligner.text import BLANK_ID
 
 
 def greedy_decode(logits: torch.Tensor, lengths: torch.Tensor, blank: int = BLANK_ID) -> list[list[int]]:

@@ -20,9 +20,9 @@ from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 from transformers.utils import cached_file
 
+from aligner.text import BLANK_ID, SPACE_ID, symbols
 from aligner.train.label_prior import prior_ctc_loss
 from aligner.train.vocab import SAMPLING_RATE, build_feature_extractor, vocab_dict
-from matcha.text import BLANK_ID, SPACE_ID, symbols
 
 logger = logging.getLogger(__name__)
 

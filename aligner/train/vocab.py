@@ -1,6 +1,6 @@
 """The aligner's CTC vocabulary: Matcha's symbol table, as a Hugging Face tokenizer and processor.
 
-Output ``i`` of the CTC head is ``matcha.text.symbols[i]``, so posteriors index directly by Matcha
+Output ``i`` of the CTC head is ``aligner.text.symbols[i]``, so posteriors index directly by Matcha
 token id; the CTC blank is the pad ``_`` (id 0). ``vocab.json`` maps every symbol to its Matcha id,
 except id 174 (upstream's first, never produced, copy of the apostrophe: a JSON object cannot hold a
 key twice), which is the tokenizer's ``<unk>``. No bos/eos token is defined and the word delimiter is
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor
 
-from matcha.text import BLANK_ID, NON_PHONE_IDS, SPACE_ID, symbol_to_id, symbols
+from aligner.text import BLANK_ID, NON_PHONE_IDS, SPACE_ID, symbol_to_id, symbols
 
 SAMPLING_RATE = 16000
 UNK_TOKEN = "<unk>"
@@ -69,7 +69,7 @@ def build_processor(feature_extractor: Wav2Vec2FeatureExtractor | None = None) -
 
 
 def ctc_targets(token_ids: list[int], mode: str) -> list[int]:
-    """CTC targets from Matcha ids: ``all`` keeps every token, ``phones`` drops ``matcha.text.NON_PHONE_IDS``
+    """CTC targets from Matcha ids: ``all`` keeps every token, ``phones`` drops ``aligner.text.NON_PHONE_IDS``
     (space, punctuation, apostrophe, espeak's clitic mark)."""
     if mode == "all":
         return list(token_ids)

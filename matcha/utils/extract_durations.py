@@ -100,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--format",
         choices=["pt", "npy"],
         default="pt",
-        help="pt: durations/{rel_path}.pt (default); npy: upstream Matcha's durations/<wav stem>.npy",
+        help="pt: durations/{rel_path}.pt (default); npy: where upstream Matcha's loader reads them, "
+        "<wav's grandparent>/durations/<wav stem>.npy (wavs/0/0001.wav -> wavs/durations/0001.npy)",
     )
     parser.add_argument(
         "--method",

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from matcha.utils.audio import SAMPLE_RATE, AudioError, load_wav, mel_spectrogram
-from matcha.utils.durations import save_npy
+from aligner.audio import SAMPLE_RATE, AudioError, load_wav, mel_spectrogram
+from aligner.durations import save_npy
 
 
 class MetadataError(ValueError):

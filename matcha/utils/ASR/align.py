@@ -41,7 +41,7 @@ import torch
 
 from aligner.align.methods import Alignment, AlignmentError, batched_mas
 from aligner.align.timing import durations_from_intervals, frame_seconds
-from matcha.text import BLANK_ID, UnknownSymbolError, symbols
+from aligner.text import BLANK_ID, UnknownSymbolError, symbols
 from matcha.utils.ASR.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
 from matcha.utils.ASR.models import ASRCNN
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 import yaml
 
+from aligner.durations import atomic_write
 from matcha.utils.ASR import mel
 from matcha.utils.ASR.models import ASRCNN
-from matcha.utils.durations import atomic_write
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 DEFAULT_CHECKPOINT = Path(__file__).with_name("epoch_00080.pth")

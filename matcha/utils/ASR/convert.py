@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
+from aligner.durations import atomic_write
 from matcha.utils.ASR.checkpoint import ASRCheckpointError, read_checkpoint
-from matcha.utils.durations import atomic_write
 
 _ALLOWED = {
     ("collections", "OrderedDict"): collections.OrderedDict,

@@ -21,11 +21,11 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from matcha.text import BLANK_ID, NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, to_phonemes_multilingual
+from aligner.audio import load_wav
+from aligner.durations import save_npy
+from aligner.text import BLANK_ID, NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, to_phonemes_multilingual
 from matcha.utils.ASR.align import check_token_ids
 from matcha.utils.ASR.mel import MIN_SAMPLES, N_MELS, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
-from matcha.utils.audio import load_wav
-from matcha.utils.durations import save_npy
 from matcha.utils.precompute_corpus import read_metadata, wav_path
 
 

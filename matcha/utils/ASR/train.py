@@ -34,7 +34,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from matcha.text import BLANK_ID, UnknownSymbolError
+from aligner.text import BLANK_ID, UnknownSymbolError
 from matcha.utils.ASR.checkpoint import (
     DEFAULT_CONFIG,
     ASRCheckpointError,

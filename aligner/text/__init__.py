@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from matcha.text.phonemize import (
+from aligner.text.phonemize import (
     LANGUAGE_ALIASES,
     PhonemizationError,
     get_backend,
@@ -12,8 +12,8 @@ from matcha.text.phonemize import (
     to_phonemes_batch,
     to_phonemes_multilingual,
 )
-from matcha.text.sequence import UnknownSymbolError, intersperse, phonemes_to_ids, sequence_to_text
-from matcha.text.symbols import (
+from aligner.text.sequence import UnknownSymbolError, intersperse, phonemes_to_ids, sequence_to_text
+from aligner.text.symbols import (
     BLANK_ID,
     N_UPSTREAM_SYMBOLS,
     NON_PHONE_IDS,

@@ -37,7 +37,7 @@ from unidecode import unidecode
 EspeakWrapper.set_library(espeakng_loader.get_library_path())
 EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
 
-_logger = logging.getLogger("matcha.text.espeak")
+_logger = logging.getLogger("aligner.text.espeak")
 _logger.setLevel(logging.CRITICAL)  # as upstream: silence phonemizer's word-count warnings
 
 # Common codes that are not espeak-ng voice names -> the voice used for them.
@@ -88,7 +88,7 @@ def resolve_language(language: str) -> str:
     if code not in supported_languages():
         raise UnknownLanguageError(
             f"unknown language {language!r}: not an espeak-ng voice nor one of the aliases "
-            f"{sorted(LANGUAGE_ALIASES)}; see matcha.text.supported_languages()"
+            f"{sorted(LANGUAGE_ALIASES)}; see aligner.text.supported_languages()"
         )
     return code
 

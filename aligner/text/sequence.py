@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from matcha.text.symbols import BLANK_ID, symbol_to_id, symbols
+from aligner.text.symbols import BLANK_ID, symbol_to_id, symbols
 
 
 class UnknownSymbolError(ValueError):
-    """A character of an IPA string is not in ``matcha.text.symbols``."""
+    """A character of an IPA string is not in ``aligner.text.symbols``."""
 
 
 def phonemes_to_ids(ipa: str, text: str | None = None) -> list[int]:
