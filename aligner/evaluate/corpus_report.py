@@ -87,12 +87,12 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
         "",
         f"Durations: `{durations_dir}`. {len(aligned)} utterances aligned, {len(failed)} skipped.",
         "",
-        "| skipped because | utterances |",
-        "|---|---|",
-        *[f"| {name} | {count} |" for name, count in Counter(cause(r["message"]) for r in failed).most_common()],
-        "",
-        *[f"- `{r['rel_path']}`: {r['message']}" for r in failed],
-        "",
+    ]
+    if failed:
+        causes = Counter(cause(r["message"]) for r in failed).most_common()
+        lines += ["| skipped because | utterances |", "|---|---|", *[f"| {name} | {n} |" for name, n in causes], ""]
+        lines += [*[f"- `{r['rel_path']}`: {r['message']}" for r in failed], ""]
+    lines += [
         "## Tokens (no truth needed)",
         "",
         "| frames held by phone tokens | by blanks between two phones | by pauses and their blanks | "
