@@ -50,7 +50,7 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 # CC-BY-SA-3.0; needs apt-get and dpkg-deb, or the two .deb files copied into $(REAL)/debs) -> a 24 kHz corpus
 # -> Matcha mels -> the tiny aligner trained on it -> durations + TextGrids -> a report without truth:
 # aligned, skipped by cause, the least confident, token figures and pictures ($(REAL_REPORT)/report.md).
-# About 15 min on 2 CPU cores. Not part of the tests (it needs apt).
+# About 11 min on 2 CPU cores after make setup. Not part of the tests (it needs apt).
 REAL := data/asterisk
 REAL_ALIGNER := outputs/asterisk/aligner
 REAL_REPORT := outputs/asterisk/report

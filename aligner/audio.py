@@ -1,6 +1,6 @@
 """Matcha-TTS mel front end at 24 kHz, and wav loading.
 
-Same computation as upstream ``aligner/audio.py``: Slaney mel filterbank from librosa,
+Same computation as upstream ``matcha/utils/audio.py``: Slaney mel filterbank from librosa,
 Hann window, reflect padding of (n_fft - hop) / 2 samples on each side, ``center=False``,
 magnitude (not power) spectrum, natural log clamped at 1e-5. The frame count is therefore
 ``floor(samples / hop)``.

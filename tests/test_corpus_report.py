@@ -24,12 +24,16 @@ def test_causes_are_named_from_the_messages():
     assert cause("something new") == "other"
 
 
-def test_report_of_a_corpus_with_one_bad_text(corpus, checkpoint, tmp_path):
+def test_report_of_a_corpus_with_a_bad_text_and_a_bad_line(corpus, checkpoint, tmp_path):
     set_english_text(corpus, "In 1984 he paid $2,022 for 3.5 kg.")
+    lines = (corpus / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    lines[BAD + 1] = lines[BAD + 1].rsplit("|", 1)[0] + "|"  # an empty text: a malformed line
+    (corpus / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert run(corpus, checkpoint) == 1
     text = corpus_report(corpus, corpus / "durations", tmp_path / "report", pictures=4)
-    assert f"{len(rel_paths(corpus)) - 1} utterances aligned, 1 skipped" in text
+    assert f"{len(lines) - 2} utterances aligned, 2 skipped" in text
     assert "| text espeak reads as several sentences | 1 |" in text and f"`{rel_paths(corpus)[BAD]}`" in text
+    assert "| malformed metadata line | 1 |" in text
     pictures = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert len(pictures) == 4 and all(f"]({name})" in text for name in pictures)
     assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8") == text

@@ -101,3 +101,13 @@ def test_saved_durations_expand_like_matchas_precomputed_path(tmp_path: Path):
 def test_sequence_mask():
     mask = sequence_mask(torch.tensor([1, 3]), 4)
     assert mask.tolist() == [[True, False, False, False], [True, True, True, False]]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_get_the_mode_of_new_files(tmp_path: Path, umask: int, mode: int):
+    old = os.umask(umask)
+    try:
+        save_durations(tmp_path / "x.pt", torch.tensor([1, 2]))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.pt").stat().st_mode & 0o777 == mode

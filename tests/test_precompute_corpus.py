@@ -81,3 +81,12 @@ def test_truncated_wav_is_refused_by_name(tmp_path, capsys):
     assert main(["--corpus", str(corpus)]) == 1
     assert f"{wav}: truncated wav" in capsys.readouterr().err
     assert mel_path(corpus, "0/0001").exists() and not mel_path(corpus, "0/0002").exists()
+
+
+def test_a_bad_metadata_line_fails_alone(tmp_path, capsys):
+    corpus = make_corpus(tmp_path, ["0/0001|0|en-us|Hello.", "0/0002|0|en-us|", "0/0003|0|en-us|Hi."])
+    assert main(["--corpus", str(corpus)]) == 1
+    captured = capsys.readouterr()
+    assert "metadata.csv:2: empty text" in captured.err and "2 written, 0 already there, 1 failed" in captured.out
+    assert mel_path(corpus, "0/0001").is_file() and mel_path(corpus, "0/0003").is_file()
+    assert not mel_path(corpus, "0/0002").exists()

@@ -8,7 +8,7 @@ import aligner.text as T
 from aligner.text.phonemize import foreign_letters, voice_scripts
 from aligner.text.symbols import EXTRA_SYMBOLS, UPSTREAM_SYMBOLS
 
-# Upstream Matcha-TTS aligner/text/symbols.py, written out independently of aligner/text/symbols.py.
+# Upstream Matcha-TTS matcha/text/symbols.py, written out independently of aligner/text/symbols.py.
 EXPECTED_PUNCTUATION = [";", ":", ",", ".", "!", "?", "\u00a1", "\u00bf", "\u2014", "\u2026", '"', "\u00ab",
                         "\u00bb", "\u201c", "\u201d", " "]  # fmt: skip
 EXPECTED_IPA = (
@@ -122,7 +122,7 @@ def test_language_mapping_and_backend_reuse():
     assert T.get_backend("de") is not T.get_backend("es")
 
 
-# What upstream Matcha's english_cleaners2 does (matcha-tts 0.0.7.2, aligner/text/cleaners.py), step by
+# What upstream Matcha's english_cleaners2 does (matcha-tts 0.0.7.2, matcha/text/cleaners.py), step by
 # step, with its own espeak settings: the oracle our English phonemes must equal.
 # (the abbreviations of its list that the texts below use)
 UPSTREAM_ABBREVIATIONS = [("mrs", "misess"), ("mr", "mister"), ("dr", "doctor"), ("st", "saint"), ("co", "company")]

@@ -331,7 +331,7 @@ def run_jobs(
                 batch.append(job)
             except AudioError as error:
                 journal.add(summary_row(job, None, str(error)))
-        start = timer.add("audio", start)
+        start = timer.add("read audio", start)
         if batch:
             results = aligner.align(audios, [j.token_ids for j in batch], [j.n_frames for j in batch])
             start = timer.add("align", start)
@@ -386,14 +386,12 @@ def recover(out_dir: Path, folders: list[Path]) -> None:
 
 
 def report(
-    rows: list[dict], this_run: set[str], existing: int, out_dir: Path, timer: StageTimer, audio_seconds: float
+    rows: list[dict], this_run: set[str], existing: int, where: str, timer: StageTimer, audio_seconds: float
 ) -> str:
-    """The closing lines: counts, failures, suspicious utterances, speed."""
+    """The closing lines: counts (of the duration files in ``where``), failures, suspicious utterances, speed."""
     done = [r for r in rows if r["rel_path"] in this_run]
     failed = [r for r in done if r["status"] != "ok"]
-    lines = [
-        f"durations in {out_dir}: {len(done) - len(failed)} written, {existing} already there, {len(failed)} failed"
-    ]
+    lines = [f"durations in {where}: {len(done) - len(failed)} written, {existing} already there, {len(failed)} failed"]
     lines += [f"  failed {r['rel_path']}: {r['message']}" for r in failed[:50]]
     scored = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: float(r["mean_log_prob"]))
     if scored:
@@ -409,7 +407,7 @@ def report(
         split = ", ".join(f"{stage} {secs:.1f} s" for stage, secs in timer.seconds.items())
         lines.append(
             f"speed (this process): {len(done) / total:.1f} utt/s, "
-            f"real-time factor {total / audio_seconds:.4f} ({split})"
+            f"real-time factor {total / audio_seconds:.4f} (seconds of work per second of audio; {split})"
         )
     return "\n".join(lines)
 
@@ -457,5 +455,7 @@ def run(args: argparse.Namespace) -> int:
     merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
     this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
     audio_seconds = sum(job.n_frames for job in mine) * frame_seconds()
-    print(report(merged, this_run, plan.existing, out_dir, timer, audio_seconds))
+    folders = (sorted({str(job.out.parent) for job in plan.jobs}) if args.format == "npy" else []) or [str(out_dir)]
+    where = ", ".join(folders) + (f" (summary in {out_dir})" if args.format == "npy" else "")
+    print(report(merged, this_run, plan.existing, where, timer, audio_seconds))
     return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0

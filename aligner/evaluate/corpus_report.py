@@ -5,9 +5,10 @@ how long the tokens are, and pictures to look at.
 
 Reads ``D/alignment_summary.csv`` (written by ``python -m matcha.utils.extract_durations``; D defaults
 to ``C/durations``), the duration files and the corpus's mels; reads no ``reference/``. Writes
-``R/report.md`` and ``R/{rel_path}.png``: the mel with the phone boundaries of the least confident
-utterances and of others spread evenly over the corpus. Look at them: a boundary should sit where the
-spectrogram changes, and a phone should span its stretch of sound, not one frame of it.
+``R/report.md`` and ``R/{rel_path with / as _}.png`` (``0/0001`` -> ``0_0001.png``): the mel with the
+phone boundaries of the least confident utterances and of others spread evenly over the corpus. Look at
+them: a boundary should sit where the spectrogram changes, and a phone should span its stretch of sound,
+not one frame of it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
     rows = read_summary(durations_dir / SUMMARY_NAME)
     aligned = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
-    utterances = {u.rel_path: u for u in read_metadata(corpus)}
+    utterances = {u.rel_path: u for u in read_metadata(corpus, problems=[])}  # bad lines: failed rows already
     totals: Counter[str] = Counter()
     for row in aligned:
         utterance = utterances[row["rel_path"]]
@@ -110,7 +111,7 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
     scored = sorted(aligned, key=lambda r: float(r["mean_log_prob"]))
     lines += [
         "",
-        f"## The {LEAST_CONFIDENT} least confident (check their text against the audio)",
+        f"## The least confident, up to {LEAST_CONFIDENT} (check their text against the audio)",
         "",
         "| utterance | mean log-posterior | text |",
         "|---|---|---|",

@@ -1,6 +1,6 @@
 """Symbol table: ids 0-177 exactly as upstream Matcha-TTS, then appended extras.
 
-The first 178 entries reproduce upstream ``aligner/text/symbols.py`` (and StyleTTS2's table, whose
+The first 178 entries reproduce upstream ``matcha/text/symbols.py`` (and StyleTTS2's table, whose
 only difference is the pad character), so a checkpoint's ids keep their meaning. Upstream lists the
 ASCII apostrophe twice (positions 174 and 176); as upstream, the later one wins in ``symbol_to_id``,
 so id 174 is never produced. Symbols that espeak-ng emits for the supported non-upstream languages

@@ -143,9 +143,13 @@ def compute_mel(wav: str | Path, resample: bool = False) -> np.ndarray:
 
 
 def precompute(corpus: str | Path, overwrite: bool = False, resample: bool = False) -> tuple[int, int, list[str]]:
-    """Write missing mels; returns (written, skipped, failure messages)."""
-    written, skipped, failures = 0, 0, []
-    for utterance in tqdm(read_metadata(corpus), desc="mels", unit="utt"):
+    """Write missing mels; returns (written, skipped, failure messages). A malformed metadata line is a
+    failure of its own (named by line): the other lines get their mels; a missing metadata.csv raises
+    ``MetadataError``."""
+    problems: list[MetadataError] = []
+    utterances = read_metadata(corpus, problems)
+    written, skipped, failures = 0, 0, [str(problem) for problem in problems]
+    for utterance in tqdm(utterances, desc="mels", unit="utt"):
         target = mel_path(corpus, utterance.rel_path)
         if target.exists() and not overwrite:
             skipped += 1
