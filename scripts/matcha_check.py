@@ -260,12 +260,13 @@ def blank_share(module, model=None, device: str = "cpu") -> float:
     """Share of all mel frames held by blank tokens (even positions): this project's durations, or the
     path ``model``'s own MAS takes (its forward pass without durations)."""
     blank = total = 0
+    if model is not None:
+        model.eval()
     for batch in module.train_dataloader():
         batch = to_device(batch, device)
         if model is None:
             durations = batch["durations"]
         else:
-            model.eval()
             *_, attn = model(batch["x"], batch["x_lengths"], batch["y"], batch["y_lengths"], spks=batch["spks"])
             durations = attn.squeeze(1).sum(-1)
         blank += float(durations[:, 0::2].sum())
@@ -282,7 +283,6 @@ def compare_with_own_mas(module, statistics: dict, steps: int, device: torch.dev
         tail = history[-max(steps // 10, 1) :]
         result[name] = {k: float(np.mean([row[k] for row in tail])) for k in tail[0]}
         if not precomputed:
-            model.use_precomputed_durations = False
             result["own_mas_blank_share"] = blank_share(module, model, str(device))
     return result
 

@@ -455,7 +455,8 @@ def run(args: argparse.Namespace) -> int:
     merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
     this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
     audio_seconds = sum(job.n_frames for job in mine) * frame_seconds()
-    folders = (sorted({str(job.out.parent) for job in plan.jobs}) if args.format == "npy" else []) or [str(out_dir)]
-    where = ", ".join(folders) + (f" (summary in {out_dir})" if args.format == "npy" else "")
+    where = str(out_dir)
+    if args.format == "npy":  # the files lie beside the wavs, the summary in out_dir
+        where = ", ".join(sorted({str(job.out.parent) for job in plan.jobs}) or [where]) + f" (summary in {out_dir})"
     print(report(merged, this_run, plan.existing, where, timer, audio_seconds))
     return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0

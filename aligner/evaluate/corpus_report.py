@@ -78,11 +78,14 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
     aligned = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
     utterances = {u.rel_path: u for u in read_metadata(corpus, problems=[])}  # bad lines: failed rows already
+    alignments: dict[str, tuple[str, np.ndarray]] = {}  # rel_path -> (IPA, durations), read once
     totals: Counter[str] = Counter()
     for row in aligned:
         utterance = utterances[row["rel_path"]]
+        ipa = to_phonemes(utterance.text, utterance.language)
         durations = load_durations(durations_dir / f"{row['rel_path']}.pt").numpy()
-        totals.update(token_figures(to_phonemes(utterance.text, utterance.language), durations))
+        alignments[row["rel_path"]] = (ipa, durations)
+        totals.update(token_figures(ipa, durations))
     lines = [
         f"# Alignment report: {corpus}",
         "",
@@ -129,15 +132,15 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
     chosen += [rest[i]["rel_path"] for i in select(len(rest), pictures - half)] if pictures > half else []
     out.mkdir(parents=True, exist_ok=True)
     for rel_path in chosen:
-        utterance = utterances[rel_path]
+        ipa, durations = alignments[rel_path]
         target = out / f"{rel_path.replace('/', '_')}.png"
         plot_alignment(
             target,
             np.load(mel_path(corpus, rel_path)),
-            to_phonemes(utterance.text, utterance.language),
-            {"aligner": load_durations(durations_dir / f"{rel_path}.pt").numpy()},
+            ipa,
+            {"aligner": durations},
             frame_seconds(),
-            title=f"{rel_path}: {utterance.text}"[:150],
+            title=f"{rel_path}: {utterances[rel_path].text}"[:150],
         )
         lines.append(f"![{rel_path}]({target.name})")
     text = "\n".join(lines) + "\n"
