@@ -26,11 +26,11 @@ $(DEMO)/metadata.csv: | setup
 	$(PY) -m aligner.demo.corpus --out $(DEMO) --n $(DEMO_N) --speakers 8
 
 $(ALIGNER)/model.safetensors: $(DEMO)/metadata.csv
-	$(PY) -m matcha.utils.precompute_corpus --corpus $(DEMO)
+	$(PY) -m aligner.mels --corpus $(DEMO)
 	$(PY) aligner/train.py configs/aligner/tiny.yaml --corpus $(DEMO) --output_dir $(ALIGNER)
 
 $(ASR)/epoch_00006.pth: $(DEMO)/metadata.csv
-	$(PY) -m matcha.utils.ASR.train --corpus $(DEMO) --config matcha/utils/ASR/demo.yml --out-dir $(ASR) --epochs 6
+	$(PY) -m aligner.asrcnn.train --corpus $(DEMO) --config aligner/asrcnn/demo.yml --out-dir $(ASR) --epochs 6
 
 demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --textgrid
@@ -40,7 +40,7 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --checkpoint $(ALIGNER) --method forced_align \
 		--out-dir $(REPORT)/forced_align
 	$(PY) -m matcha.utils.extract_durations --corpus $(DEMO) --aligner asrcnn --checkpoint $(ASR)/epoch_00006.pth \
-		--asr-config matcha/utils/ASR/demo.yml --out-dir $(REPORT)/asrcnn
+		--asr-config aligner/asrcnn/demo.yml --out-dir $(REPORT)/asrcnn
 	$(PY) -m aligner.evaluate.compare --corpus $(DEMO) \
 		--durations $(DEMO)/durations $(REPORT)/ctc_mel $(REPORT)/asrcnn $(REPORT)/forced_align \
 		--names wav2vec2 ctc_mel asrcnn forced_align --report $(REPORT)/comparison
@@ -59,7 +59,7 @@ $(REAL)/metadata.csv: | setup
 	$(PY) -m aligner.demo.asterisk --out $(REAL)
 
 $(REAL_ALIGNER)/model.safetensors: $(REAL)/metadata.csv
-	$(PY) -m matcha.utils.precompute_corpus --corpus $(REAL)
+	$(PY) -m aligner.mels --corpus $(REAL)
 	$(PY) aligner/train.py configs/aligner/tiny.yaml --corpus $(REAL) --output_dir $(REAL_ALIGNER)
 
 real: $(REAL_ALIGNER)/model.safetensors

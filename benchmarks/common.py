@@ -78,7 +78,7 @@ def demo_corpus(n: int, speakers: int, folder: Path | None = None) -> Path:
     """A demo corpus of ``n`` utterances with its mels (default folder ``outputs/benchmarks/demo-n{N}-s{S}``),
     built on the first call (about 10 s per 1000 utterances, plus the mels)."""
     from aligner.demo.corpus import build_corpus
-    from matcha.utils.precompute_corpus import precompute
+    from aligner.mels import precompute
 
     folder = folder or WORK / f"demo-n{n}-s{speakers}"
     if not (folder / "metadata.csv").exists():

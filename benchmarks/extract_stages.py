@@ -39,7 +39,9 @@ from aligner.align.extract import Job, plan_jobs
 from aligner.align.methods import METHODS, AlignmentError
 from aligner.align.timing import frame_seconds
 from aligner.audio import AudioError
+from aligner.corpus import Corpus
 from aligner.durations import save_durations, validate_durations
+from aligner.text.frontend import builtin_frontend
 from aligner.train.acoustic import select
 
 STAGES = ("audio", "forward", "features", "scores+MAS", "write")
@@ -71,12 +73,12 @@ def run_batch(aligner: Wav2Vec2Aligner, batch: list[Job], out_dir: Path, seconds
     if not readable:
         return failed
     batch = readable
-    n_frames = [job.n_frames for job in batch]
+    n_frames, centred = [job.n_frames for job in batch], [job.centred for job in batch]
     log_probs = aligner.posteriors(audios)
     start = lap("forward", start)
-    features = aligner.features(audios, n_frames)
+    features = aligner.features(audios, n_frames, centred)
     start = lap("features", start)
-    results = aligner.durations(log_probs, features, [job.token_ids for job in batch], n_frames)
+    results = aligner.durations(log_probs, features, [job.token_ids for job in batch], n_frames, centred)
     start = lap("scores+MAS", start)
     for job, result in zip(batch, results, strict=True):
         if isinstance(result, AlignmentError):
@@ -94,7 +96,7 @@ def measure(corpus: Path, checkpoint: Path, device: torch.device, batch_size: in
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="extract-stages-", dir=WORK) as tmp:
         out_dir = Path(tmp)
-        plan = plan_jobs(corpus, out_dir, add_blank=True, fmt="pt", overwrite=True)
+        plan = plan_jobs(Corpus.open(corpus), builtin_frontend(), out_dir, add_blank=True, fmt="pt", overwrite=True)
         jobs = [plan.jobs[i] for i in select(len(plan.jobs), limit)]
         aligner = Wav2Vec2Aligner(checkpoint, device, method)
         run_batch(aligner, jobs[-batch_size:], out_dir, None)

@@ -36,8 +36,8 @@ import mas
 import torch
 from common import ROOT, demo_corpus, tiny_checkpoint, write_json
 
+from aligner.corpus import read_metadata
 from aligner.train.loop import resolve_mixed_precision
-from matcha.utils.precompute_corpus import read_metadata
 
 
 def run_logged(command: list[str], log: Path) -> tuple[int, float, str]:

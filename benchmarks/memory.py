@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 from common import RESULTS, ROOT, WORK, demo_corpus, tiny_checkpoint, tree_rss, write_json
 
-from matcha.utils.precompute_corpus import read_metadata
+from aligner.corpus import read_metadata
 
 MIB = 2**20
 

@@ -9,7 +9,7 @@ Run it with the Python of a venv where ``matcha-tts==0.0.7.2`` and this project 
    --help`` both work (``--imports-only`` stops here: the Makefile runs it again after reinstalling
    upstream over this project).
 2. A small English corpus (``aligner.demo.corpus``, en-us, one speaker), its mels, a tiny.yaml aligner trained
-   for a few steps on it, and its durations written twice: ``.pt`` and ``--format npy``.
+   for a few steps on it, and its durations written twice: ``.pt`` and ``--format upstream-npy``.
 3. Lengths: for every utterance, upstream's ``text_to_sequence(text, ["english_cleaners2"])`` interspersed
    with 0 has exactly the length of both duration files, the same ids as this project's tokens, and the npy
    file lies where upstream's ``get_durations`` reads it.
@@ -107,14 +107,14 @@ def build(work: Path, n_utterances: int, aligner_steps: int) -> Path:
     if not (corpus / "metadata.csv").exists():
         run("-m", "aligner.demo.corpus", "--out", str(corpus), "--n", str(n_utterances),
             "--languages", "en-us", "--speakers", "1", "--quiet")  # fmt: skip
-        run("-m", "matcha.utils.precompute_corpus", "--corpus", str(corpus))
+        run("-m", "aligner.mels", "--corpus", str(corpus))
     if not (checkpoint / "alignment.json").exists():
         run("aligner/train.py", "configs/aligner/tiny.yaml", "--corpus", str(corpus), "--output_dir", str(checkpoint),
             "--max_steps", str(aligner_steps), "--eval_steps", str(aligner_steps), "--save_steps", "0",
             "--warmup_steps", "10", "--report_to", "none", "--acoustic_rounds", "2")  # fmt: skip
     run("-m", "matcha.utils.extract_durations", "--corpus", str(corpus), "--checkpoint", str(checkpoint), "--overwrite")
     run("-m", "matcha.utils.extract_durations", "--corpus", str(corpus), "--checkpoint", str(checkpoint),
-        "--format", "npy", "--overwrite")  # fmt: skip
+        "--format", "upstream-npy", "--overwrite")  # fmt: skip
     return corpus
 
 
@@ -123,10 +123,10 @@ def check_lengths(checks: Checks, corpus: Path) -> list[tuple[str, str]]:
     from matcha.text import text_to_sequence
     from matcha.utils.utils import intersperse
 
+    from aligner.corpus import read_metadata, wav_path
     from aligner.durations import load_durations
     from aligner.text import intersperse as our_intersperse
     from aligner.text import phonemes_to_ids, to_phonemes
-    from matcha.utils.precompute_corpus import read_metadata, wav_path
 
     rows, bad_length, bad_ids, bad_npy = [], [], [], []
     for utterance in read_metadata(corpus):

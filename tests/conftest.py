@@ -9,10 +9,10 @@ import torch
 import yaml
 
 from aligner.demo.corpus import build_corpus
+from aligner.mels import precompute
 from aligner.train.acoustic import fit_acoustic_stage
 from aligner.train.model import ModelArguments, build_model
 from aligner.train.vocab import build_processor
-from matcha.utils.precompute_corpus import precompute
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,11 +52,11 @@ def checkpoint(tmp_path_factory, demo_corpus) -> Path:
 
 @pytest.fixture(scope="session")
 def asr_checkpoint(tmp_path_factory) -> Path:
-    """matcha/utils/ASR/demo.yml's ASRCNN, untrained, saved in StyleTTS2's checkpoint format."""
-    from matcha.utils.ASR.checkpoint import build_asrcnn, read_config, save_checkpoint
+    """aligner/asrcnn/demo.yml's ASRCNN, untrained, saved in StyleTTS2's checkpoint format."""
+    from aligner.asrcnn.checkpoint import build_asrcnn, read_config, save_checkpoint
 
     torch.manual_seed(0)
-    model = build_asrcnn(read_config(REPO / "matcha/utils/ASR/demo.yml"))
+    model = build_asrcnn(read_config(REPO / "aligner/asrcnn/demo.yml"))
     optimizer = torch.optim.AdamW(model.parameters())
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=2)
     path = tmp_path_factory.mktemp("asrcnn") / "epoch_00001.pth"

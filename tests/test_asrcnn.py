@@ -12,10 +12,8 @@ import torch
 import yaml
 
 from aligner.align.methods import Alignment, AlignmentError
-from aligner.audio import load_wav
-from aligner.text import UnknownSymbolError, symbol_to_id, text_to_sequence
-from matcha.utils.ASR.align import STYLETTS2_PAD_SAMPLES, asrcnn_align, attention_matrices, matcha_spans
-from matcha.utils.ASR.checkpoint import (
+from aligner.asrcnn.align import STYLETTS2_PAD_SAMPLES, asrcnn_align, attention_matrices, matcha_spans
+from aligner.asrcnn.checkpoint import (
     DEFAULT_CONFIG,
     ASRCheckpointError,
     build_asrcnn,
@@ -23,12 +21,14 @@ from matcha.utils.ASR.checkpoint import (
     read_config,
     save_checkpoint,
 )
-from matcha.utils.ASR.convert import convert_checkpoint
-from matcha.utils.ASR.data import ASRDataset, collate, prepare_examples
-from matcha.utils.ASR.layers import dct_matrix
-from matcha.utils.ASR.mel import asr_mel
-from matcha.utils.ASR.train import compute_losses, diagonal_penalty, train
-from matcha.utils.precompute_corpus import mel_path, read_metadata, wav_path
+from aligner.asrcnn.convert import convert_checkpoint
+from aligner.asrcnn.data import ASRDataset, collate, prepare_examples
+from aligner.asrcnn.layers import dct_matrix
+from aligner.asrcnn.mel import asr_mel
+from aligner.asrcnn.train import compute_losses, diagonal_penalty, train
+from aligner.audio import load_wav
+from aligner.corpus import mel_path, read_metadata, wav_path
+from aligner.text import UnknownSymbolError, symbol_to_id, text_to_sequence
 
 # Names and shapes of StyleTTS2's state dict (copy of the reference styletts2-asrcnn-state.json).
 STATE_JSON = Path(__file__).parent / "data" / "styletts2_state_shapes.json"
@@ -103,7 +103,7 @@ def test_pickle_checkpoint_refused_then_converted_without_running_code(tmp_path,
 
 
 def test_missing_checkpoint_says_how_to_train(tmp_path):
-    with pytest.raises(ASRCheckpointError, match=r"python -m matcha\.utils\.ASR\.train --corpus"):
+    with pytest.raises(ASRCheckpointError, match=r"python -m aligner\.asrcnn\.train --corpus"):
         load_asrcnn(tmp_path / "epoch_00080.pth")
 
 

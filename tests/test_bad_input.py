@@ -14,8 +14,8 @@ import soundfile as sf
 from test_extract import REPO, run
 from transformers import Wav2Vec2ForCTC
 
+from aligner.corpus import mel_path, wav_path
 from aligner.train.vocab import build_processor
-from matcha.utils.precompute_corpus import mel_path, wav_path
 
 N_UTTERANCES = 4  # a copy of the demo corpus cut to its first lines keeps each run short
 BAD = 1  # the metadata line (0-based) that each test breaks
@@ -132,9 +132,8 @@ SKIPPED = {
     "truncated wav": (lambda c: truncate(bad_wav(c)), ["{wav}", "truncated wav"]),
     "NaN in the mel": (lambda c: rewrite_mel(c, with_value(np.nan)), ["{mel}", "NaN or infinite"]),
     "inf in the mel": (lambda c: rewrite_mel(c, with_value(-np.inf)), ["{mel}", "NaN or infinite"]),
-    "mel of 40 rows": (lambda c: rewrite_mel(c, lambda m: m[:40]), ["{mel}", "shape (40, ", "not 80 x frames"]),
-    "mel frames x 80": (lambda c: rewrite_mel(c, lambda m: m.T.copy()), ["{mel}", "not 80 x frames"]),
-    "1-D mel": (lambda c: rewrite_mel(c, lambda m: m[0]), ["{mel}", "not 80 x frames"]),
+    "mel frames x 80": (lambda c: rewrite_mel(c, lambda m: m.T.copy()), ["{mel}", "has 80 frames", "not of this wav"]),
+    "1-D mel": (lambda c: rewrite_mel(c, lambda m: m[0]), ["{mel}", "not bands x frames"]),
     "mel not a .npy": (lambda c: bad_mel(c).write_bytes(b"not an array"), ["cannot read the mel {mel}"]),
 }
 
@@ -152,22 +151,22 @@ def test_a_bad_utterance_is_skipped_and_counted_by_name(corpus, checkpoint, caps
 
 def test_silence_is_refused_by_the_asrcnn_backend_too(corpus, asr_checkpoint, capsys):
     rewrite_wav(corpus, np.zeros_like)
-    config = REPO / "matcha/utils/ASR/demo.yml"
+    config = REPO / "aligner/asrcnn/demo.yml"
     assert run(corpus, asr_checkpoint, "--aligner", "asrcnn", "--asr-config", str(config)) == 1
     key = rel_paths(corpus)[BAD]
     others = set(rel_paths(corpus)) - {key}
     assert_skipped(capsys.readouterr().out, corpus / "durations", key, [str(bad_wav(corpus)), "silent"], others)
 
 
-def test_mel_and_wav_lengths_must_agree_within_one_frame(corpus, checkpoint, capsys):
+def test_a_mel_must_have_floor_or_one_more_frame_than_its_wav_gives(corpus, checkpoint, capsys):
     key, near = rel_paths(corpus)[BAD], rel_paths(corpus)[BAD + 1]
     n_mel = np.load(mel_path(corpus, key)).shape[1]
     rewrite_wav(corpus, lambda a: a[: len(a) - 2 * 256])  # two frames shorter than its mel
     audio, _ = sf.read(wav_path(corpus, near), dtype="float32")
-    sf.write(wav_path(corpus, near), np.concatenate([audio, audio[:256]]), 24000)  # one frame longer: fine
+    sf.write(wav_path(corpus, near), audio[:-256], 24000)  # one frame shorter: the mel is a center=True one, fine
     samples = sf.info(str(bad_wav(corpus))).frames
     assert run(corpus, checkpoint) == 1
-    causes = [str(bad_mel(corpus)), f"has {n_mel} frames", f"{samples} samples", f"= {samples // 256}"]
+    causes = [str(bad_mel(corpus)), f"has {n_mel} frames", f"{samples} samples", f"= {samples // 256} (center=False)"]
     assert samples // 256 == n_mel - 2
     assert_skipped(capsys.readouterr().out, corpus / "durations", key, causes, set(rel_paths(corpus)) - {key})
 
@@ -248,8 +247,19 @@ def test_incomplete_checkpoint_stops_the_run(corpus, checkpoint, tmp_path, capsy
 
 def test_checkpoint_of_another_vocabulary_stops_the_run(corpus, checkpoint, tmp_path, capsys):
     foreign = tmp_path / "foreign"
-    Wav2Vec2ForCTC.from_pretrained(checkpoint, vocab_size=100, ignore_mismatched_sizes=True).save_pretrained(foreign)
+    Wav2Vec2ForCTC.from_pretrained(checkpoint, vocab_size=300, ignore_mismatched_sizes=True).save_pretrained(foreign)
     build_processor().save_pretrained(foreign)
     assert run(corpus, foreign) == 2
-    assert_stopped(capsys.readouterr().err, str(foreign), "CTC head has 100 outputs", "180 symbols")
+    assert_stopped(capsys.readouterr().err, str(foreign), "CTC head has 300 outputs", "195 symbols")
+    assert not (corpus / "durations").exists()
+
+
+def test_a_checkpoint_without_a_row_for_a_symbol_stops_naming_it(corpus, checkpoint, tmp_path, capsys):
+    older = tmp_path / "older"  # a head over the first 100 symbols: it has no row for the IPA letters
+    Wav2Vec2ForCTC.from_pretrained(checkpoint, vocab_size=100, ignore_mismatched_sizes=True).save_pretrained(older)
+    build_processor().save_pretrained(older)
+    (older / "vocab.json").unlink()  # its vocabulary: the first 100 symbols (none moved)
+    assert run(corpus, older, "--method", "mel") == 2
+    err = capsys.readouterr().err
+    assert_stopped(err, "has no row in the Wav2Vec2 aligner's CTC head", "knows the first 100 symbols", "train it")
     assert not (corpus / "durations").exists()

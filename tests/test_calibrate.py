@@ -8,10 +8,10 @@ import torch
 
 from aligner.align.methods import Alignment
 from aligner.align.timing import durations_from_intervals, frame_seconds
+from aligner.corpus import wav_path
 from aligner.evaluate.calibrate import main, measure_offset, reference_utterances
 from aligner.evaluate.reference_durations import reference_token_intervals
 from matcha.utils.extract_durations import main as extract
-from matcha.utils.precompute_corpus import wav_path
 
 FRAME_MS = 256 / 24000 * 1000
 
@@ -29,7 +29,7 @@ class ShiftedTruth:
     def read_audio(self, path):
         return path
 
-    def align(self, audios, token_ids, n_frames):
+    def align(self, audios, token_ids, n_frames, centred):
         shift = (self.offset_ms - self.true_offset_ms) / 1000
         results = []
         for path, frames in zip(audios, n_frames, strict=True):

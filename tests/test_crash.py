@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from test_extract import REPO
 
+from aligner.corpus import read_metadata
 from aligner.durations import atomic_write, load_durations, remove_temporaries
-from matcha.utils.precompute_corpus import read_metadata
 
 KILL_AFTER = 3  # output files written before the kill (the run has 16 to write, one per model call)
 

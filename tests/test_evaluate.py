@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from aligner.align.timing import frame_seconds
+from aligner.corpus import read_metadata
 from aligner.durations import load_durations, save_durations
 from aligner.evaluate.reference_durations import reference_durations
 from aligner.evaluate.score import (
@@ -23,7 +24,6 @@ from aligner.evaluate.score import (
     main,
 )
 from aligner.text import to_phonemes
-from matcha.utils.precompute_corpus import read_metadata
 
 S = 256 / 24000  # one mel frame, seconds
 # "ab": silence, a over frames 2..11 (centres 2.5 S .. 11.5 S), b over frames 12..21, silence; 24 frames

@@ -15,11 +15,11 @@ from aligner.align.methods import align, batched_mas
 from aligner.align.posteriors import load_aligner, log_posteriors
 from aligner.align.scores import score_matrix, to_frame_grid
 from aligner.audio import SAMPLE_RATE, load_wav
+from aligner.corpus import mel_path, read_metadata
 from aligner.durations import load_durations
 from aligner.text import SPACE_ID, symbol_to_id, text_to_sequence
 from aligner.train.data import model_input
 from matcha.utils.extract_durations import main
-from matcha.utils.precompute_corpus import mel_path, read_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,11 +47,20 @@ def test_every_file_meets_matchas_contract_and_reruns_skip(corpus, checkpoint, c
 
 @pytest.mark.parametrize("method", ["acoustic", "ctc", "forced_align"])
 def test_other_methods_and_upstream_npy_layout(corpus, checkpoint, method):
-    assert run(corpus, checkpoint, "--method", method, "--format", "npy", "--no-add-blank") == 0
+    assert run(corpus, checkpoint, "--method", method, "--format", "upstream-npy", "--no-add-blank") == 0
     for utterance in read_metadata(corpus):
         wav = corpus / "wavs" / f"{utterance.rel_path}.wav"
         durations = np.load(wav.parent.parent / "durations" / f"{wav.stem}.npy")  # upstream's get_durations
         ids, _ = text_to_sequence(utterance.text, utterance.language, add_blank=False)
+        assert len(durations) == len(ids) and durations.min() >= 1
+        assert durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
+
+
+def test_npy_format_writes_beside_the_filelists_where_a_forks_loader_reads(corpus, checkpoint):
+    assert run(corpus, checkpoint, "--format", "npy") == 0
+    for utterance in read_metadata(corpus):
+        durations = np.load(corpus / "durations" / f"{utterance.rel_path}.npy").astype(int)
+        ids, _ = text_to_sequence(utterance.text, utterance.language)
         assert len(durations) == len(ids) and durations.min() >= 1
         assert durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
 
@@ -61,7 +70,7 @@ def test_missing_mel_and_unknown_symbol_stop_the_run_by_name(corpus, checkpoint,
     mel_path(corpus, first).unlink()
     assert run(corpus, checkpoint) == 2
     err = capsys.readouterr().err
-    assert f"utterance {first}" in err and "mel" in err and "precompute_corpus" in err
+    assert f"utterance {first}" in err and "mel" in err and "python -m aligner.mels --corpus" in err
     assert not (corpus / "durations").exists(), "nothing is written before the run can succeed"
     lines = (corpus / "metadata.csv").read_text().splitlines()
     lines[0] = lines[0].split("|")[0] + "|0|cmn|你好"  # espeak writes Mandarin tones as digits
@@ -176,13 +185,13 @@ def test_batched_mas_equals_one_by_one_and_too_short_is_reported():
 
 
 def test_asrcnn_baseline_through_the_same_cli(corpus, asr_checkpoint, tmp_path, capsys):
-    arguments = ["--aligner", "asrcnn", "--asr-config", str(REPO / "matcha/utils/ASR/demo.yml")]
+    arguments = ["--aligner", "asrcnn", "--asr-config", str(REPO / "aligner/asrcnn/demo.yml")]
     assert run(corpus, asr_checkpoint, *arguments, "--out-dir", str(tmp_path / "asr")) == 0
     for utterance in read_metadata(corpus):
         durations = load_durations(tmp_path / "asr" / f"{utterance.rel_path}.pt")
         assert durations.min() >= 1 and durations.sum() == np.load(mel_path(corpus, utterance.rel_path)).shape[1]
     assert run(corpus, tmp_path / "missing.pth", *arguments) == 2
-    assert "python -m matcha.utils.ASR.train" in capsys.readouterr().err
+    assert "python -m aligner.asrcnn.train" in capsys.readouterr().err
 
 
 def test_forced_align_needs_ctc_frames_for_its_targets_only():
@@ -193,3 +202,23 @@ def test_forced_align_needs_ctc_frames_for_its_targets_only():
     assert result.durations.sum() == 8 and result.durations.min() >= 1 and np.isfinite(result.mean_log_prob)
     (too_short,) = align([log_probs], [ids], [8], 0.02, method="ctc")
     assert "too short" in str(too_short)
+
+
+def test_a_data_yaml_with_hop_128_and_center_true_mels_of_100_bands(corpus, checkpoint, tmp_path):
+    mels = tmp_path / "mels128"
+    for utterance in read_metadata(corpus):  # stand-ins of a fork's hop-128 vocos mels: only T matters
+        samples = len(load_wav(corpus / "wavs" / f"{utterance.rel_path}.wav", SAMPLE_RATE))
+        (mels / utterance.rel_path).parent.mkdir(parents=True, exist_ok=True)
+        np.save(mels / f"{utterance.rel_path}.npy", np.zeros((100, samples // 128 + 1), np.float32))
+    config = tmp_path / "data.yaml"
+    config.write_text(
+        f"train_filelist_path: {corpus / 'metadata.csv'}\nmel_dir: {mels}\nsample_rate: 24000\nhop_length: 128\n"
+        "add_blank: True\nn_feats: 100\n",
+        encoding="utf-8",
+    )
+    assert main(["--data-config", str(config), "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
+    for utterance in read_metadata(corpus):
+        durations = load_durations(corpus / "durations" / f"{utterance.rel_path}.pt")
+        ids, _ = text_to_sequence(utterance.text, utterance.language)
+        assert len(durations) == len(ids) and durations.min() >= 1
+        assert durations.sum() == np.load(mels / f"{utterance.rel_path}.npy").shape[1]

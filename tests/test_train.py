@@ -26,7 +26,10 @@ from aligner.train.model import ModelArguments
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "aligner" / "tiny.yaml"
 TYPES = (ModelArguments, DataArguments, TrainArguments)
-QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1", "--acoustic_rounds", "0"]
+# Seed 1: on these 10 utterances the held-out PER of step 2 (0.85) is below that of step 4 (1.0), which the
+# test of the saved model needs; the run is deterministic, so the seed keeps it so.
+QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1", "--acoustic_rounds", "0",
+         "--seed", "1"]  # fmt: skip
 
 
 def parse(tmp_path, config: dict, *flags: str):

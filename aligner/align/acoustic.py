@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torchaudio.functional import compute_deltas
 
-from aligner.audio import mel_spectrogram
+from aligner.audio import HOP_LENGTH, mel_spectrogram
 from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
 MODEL_FILE = "acoustic_model.safetensors"
@@ -44,14 +44,23 @@ MIN_CLASS_FRAMES = 20  # a class seen on fewer frames keeps the pooled variance
 BLANK_TIE_BREAK = 1e-3  # per frame: pause frames go to space/punctuation tokens before their blanks
 
 
-def acoustic_features(wav: np.ndarray, n_frames: int) -> torch.Tensor:
+def acoustic_features(
+    wav: np.ndarray, n_frames: int, centred: bool = False, hop_length: int = HOP_LENGTH
+) -> torch.Tensor:
     """Features [n_frames, 360] (float32) of a 24 kHz mono wav (float in [-1, 1]), one row per mel frame.
 
-    Rows past the wav's own ``floor(samples / 256)`` frames repeat its last row (a mel may be one frame
-    longer than its wav gives); ``ValueError`` when the wav is too short for one frame."""
+    Mel frame f is centred at (f + 0.5) * hop samples (upstream Matcha's mels, floor(samples / hop) frames),
+    or at f * hop when ``centred`` (center=True mels such as a vocos front end's, samples // hop + 1 frames:
+    the wav is then padded by hop / 2 samples, reflected, on each side). Rows past the wav's own frames
+    repeat its last row; ``ValueError`` when the wav is too short for one frame."""
     audio = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
-    long_window = mel_spectrogram(audio)[0]
-    short_window = mel_spectrogram(audio, n_fft=SHORT_N_FFT, num_mels=SHORT_N_MELS, win_size=SHORT_WINDOW)[0]
+    half = hop_length // 2
+    if centred and len(audio) > half:
+        audio = torch.nn.functional.pad(audio[None, None], (half, half), mode="reflect")[0, 0]
+    long_window = mel_spectrogram(audio, hop_size=hop_length)[0]
+    short_window = mel_spectrogram(
+        audio, n_fft=SHORT_N_FFT, num_mels=SHORT_N_MELS, hop_size=hop_length, win_size=SHORT_WINDOW
+    )[0]
     spectra = torch.cat([long_window, short_window])
     if spectra.shape[1] == 0:
         raise ValueError(f"{len(wav)} samples give no mel frame")

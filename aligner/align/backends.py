@@ -5,28 +5,30 @@ Each backend reads a wav the way its model wants it (from Matcha's 24 kHz mono w
 results on Matcha's hop-256 grid:
 
 - ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align.methods``);
-- ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``matcha.utils.ASR.align``).
+- ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``aligner.asrcnn.align``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from aligner.align.acoustic import MODEL_FILE, AcousticModel, AcousticStage, acoustic_features
-from aligner.align.methods import Alignment, AlignmentError, align
-from aligner.align.posteriors import CheckpointError, load_aligner, log_posteriors
+from aligner.align.marks import settle
+from aligner.align.methods import Alignment, AlignmentError, align, annotation_groups
+from aligner.align.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
-from aligner.audio import SAMPLE_RATE, load_wav, require_audible
+from aligner.asrcnn.align import asrcnn_align
+from aligner.asrcnn.checkpoint import load_asrcnn
+from aligner.audio import HOP_LENGTH, SAMPLE_RATE, load_wav, require_audible
+from aligner.text import check_token_ids
 from aligner.train.data import model_input
-from matcha.utils.ASR.align import asrcnn_align, check_token_ids
-from matcha.utils.ASR.checkpoint import load_asrcnn
 
 CALIBRATION_FILE = "alignment.json"
 
@@ -53,12 +55,21 @@ class Wav2Vec2Audio:
 
 class Wav2Vec2Aligner:
     """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align.methods``); the
-    ``acoustic`` method needs the checkpoint's acoustic stage (``aligner.train.acoustic``)."""
+    ``acoustic`` method needs the checkpoint's acoustic stage (``aligner.train.acoustic``). ``marks``: how
+    annotation marks are aligned (``aligner.align.marks``); ``hop_length``: the mel grid's hop at 24 kHz."""
 
     def __init__(
-        self, checkpoint: str | Path, device: torch.device, method: str = "acoustic", offset_ms: float | None = None
+        self,
+        checkpoint: str | Path,
+        device: torch.device,
+        method: str = "acoustic",
+        offset_ms: float | None = None,
+        marks: str = "one-frame",
+        hop_length: int = HOP_LENGTH,
     ) -> None:
         self.model, self.extractor = load_aligner(checkpoint, device)
+        self.marks = marks
+        self.hop_length = hop_length
         self.pauses_as_blank = getattr(self.model.config, "ctc_targets", "all") == "phones"
         self.method = method
         settings = alignment_settings(checkpoint)
@@ -80,7 +91,8 @@ class Wav2Vec2Aligner:
             self.acoustic = AcousticStage(model, float(settings["ctc_weight"]))
 
     def check(self, token_ids: list[int]) -> None:
-        """Every Matcha symbol has a row in the CTC head: nothing to check."""
+        """``UnknownSymbolError`` naming a token the CTC head has no row for."""
+        check_token_ids(token_ids, head_symbols(self.model), "the Wav2Vec2 aligner's CTC head")
 
     def read_audio(self, path: Path) -> Wav2Vec2Audio:
         """The 24 kHz wav, once it has passed ``load_wav``'s checks and is not silent, and the model's
@@ -93,11 +105,14 @@ class Wav2Vec2Aligner:
         """CTC log-posteriors [CTC frames, symbols] of each utterance."""
         return log_posteriors(self.model, self.extractor, [audio.model_input for audio in audios])
 
-    def features(self, audios: list[Wav2Vec2Audio], n_frames: list[int]) -> list[torch.Tensor] | None:
+    def features(
+        self, audios: list[Wav2Vec2Audio], n_frames: list[int], centred: list[bool]
+    ) -> list[torch.Tensor] | None:
         """Acoustic features [mel frames, D] of each utterance, None when the method needs none."""
         if self.acoustic is None:
             return None
-        return [acoustic_features(audio.wav, n) for audio, n in zip(audios, n_frames, strict=True)]
+        hop = self.hop_length
+        return [acoustic_features(a.wav, n, c, hop) for a, n, c in zip(audios, n_frames, centred, strict=True)]
 
     def durations(
         self,
@@ -105,41 +120,61 @@ class Wav2Vec2Aligner:
         features: list[torch.Tensor] | None,
         token_ids: list[list[int]],
         n_frames: list[int],
+        centred: list[bool],
     ) -> list[Alignment | AlignmentError]:
-        """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave."""
-        offset = self.offset_ms / 1000
+        """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave; a ``centred``
+        grid's frame f is centred at f * hop, so its CTC frames are met half a mel frame later."""
+        seconds = frame_seconds(self.hop_length)
+        offsets = [self.offset_ms / 1000 + (seconds / 2 if c else 0.0) for c in centred]
         return align(
-            log_probs, token_ids, n_frames, frame_seconds(), self.method, self.pauses_as_blank, offset,
-            self.acoustic, features,
+            log_probs, token_ids, n_frames, seconds, self.method, self.pauses_as_blank, offsets,
+            self.acoustic, features, self.marks,
         )  # fmt: skip
 
     def align(
-        self, audios: list[Wav2Vec2Audio], token_ids: list[list[int]], n_frames: list[int]
+        self, audios: list[Wav2Vec2Audio], token_ids: list[list[int]], n_frames: list[int], centred: list[bool]
     ) -> list[Alignment | AlignmentError]:
-        """Durations for one batch."""
-        return self.durations(self.posteriors(audios), self.features(audios, n_frames), token_ids, n_frames)
+        """Durations for one batch (``centred``: whether each mel is a center=True one, samples // hop + 1 frames)."""
+        features = self.features(audios, n_frames, centred)
+        return self.durations(self.posteriors(audios), features, token_ids, n_frames, centred)
 
 
 class ASRCNNAligner:
     """Durations from StyleTTS2's ASRCNN text aligner."""
 
     def __init__(
-        self, checkpoint: str | Path, config: str | Path, device: torch.device, add_blank: bool, attention_rows: str
+        self,
+        checkpoint: str | Path,
+        config: str | Path,
+        device: torch.device,
+        add_blank: bool,
+        attention_rows: str,
+        marks: str = "one-frame",
     ) -> None:
         self.model = load_asrcnn(checkpoint, config, device)
         self.add_blank = add_blank
         self.attention_rows = attention_rows
+        self.marks = marks
 
     def check(self, token_ids: list[int]) -> None:
         """A symbol the checkpoint's ``n_token`` does not cover is an unknown symbol."""
-        check_token_ids(token_ids, self.model.n_token)
+        check_token_ids(token_ids, self.model.n_token, "the ASRCNN checkpoint")
 
     def read_audio(self, path: Path) -> np.ndarray:
         """24 kHz, as StyleTTS2 reads it; silence refused."""
         return require_audible(load_wav(path, SAMPLE_RATE), path)
 
     def align(
-        self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int]
+        self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int], centred: list[bool]
     ) -> list[Alignment | AlignmentError]:
-        """Durations for one batch."""
-        return asrcnn_align(self.model, audios, token_ids, n_frames, self.add_blank, attention_rows=self.attention_rows)
+        """Durations for one batch (the ASRCNN baseline reads every grid as upstream's: ``centred`` is not used)."""
+        results = asrcnn_align(
+            self.model, audios, token_ids, n_frames, self.add_blank, attention_rows=self.attention_rows
+        )
+        groups = annotation_groups(token_ids, self.marks)
+        if groups is None:
+            return results
+        return [
+            replace(r, durations=settle(r.durations, g)) if isinstance(r, Alignment) else r
+            for r, g in zip(results, groups, strict=True)
+        ]

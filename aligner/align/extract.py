@@ -28,7 +28,10 @@ from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.posteriors import DEFAULT_CHECKPOINT, CheckpointError
 from aligner.align.textgrid import write_textgrid
 from aligner.align.timing import frame_seconds
-from aligner.audio import HOP_LENGTH, N_MELS, AudioError, n_mel_frames, wav_frames
+from aligner.asrcnn.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
+from aligner.asrcnn.checkpoint import ASRCheckpointError
+from aligner.audio import HOP_LENGTH, AudioError, wav_frames
+from aligner.corpus import Corpus, CorpusError, MetadataError, Utterance
 from aligner.durations import (
     DurationError,
     atomic_write,
@@ -45,12 +48,9 @@ from aligner.text import (
     is_phone_symbol,
     phonemes_to_ids,
     symbols,
-    to_phonemes_multilingual,
 )
+from aligner.text.frontend import BUILTIN, FrontendError, TextFrontend, resolve_frontend
 from aligner.text.phonemize import unknown_languages
-from matcha.utils.ASR.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
-from matcha.utils.ASR.checkpoint import ASRCheckpointError
-from matcha.utils.precompute_corpus import MetadataError, Utterance, mel_path, read_metadata, wav_path
 
 SUMMARY_NAME = "alignment_summary.csv"
 SUMMARY_FIELDS = (
@@ -64,8 +64,12 @@ SUMMARY_FIELDS = (
     "longest_symbol",
     "message",
 )
-METADATA_KEY = "metadata.csv:"  # summary key of a metadata.csv line without a usable rel_path, + line number
-RECOMPUTE_HINT = "delete the mel and rerun python -m matcha.utils.precompute_corpus"
+METADATA_KEY = "metadata.csv:"  # summary key of a filelist line without a usable rel_path, + line number
+FORMATS = ("pt", "npy", "upstream-npy")
+MEL_HINT = (
+    "compute the corpus's mels with your Matcha's own script (a fork's precompute_corpus), or, without a Matcha, "
+    "python -m aligner.mels --corpus {corpus}"
+)
 
 
 class ExtractionError(RuntimeError):
@@ -81,9 +85,10 @@ class Job:
     """One utterance to align."""
 
     rel_path: str
-    ipa: str
-    token_ids: list[int]
+    ipa: str  # the front end's token string, one token per character
+    token_ids: list[int]  # ids in aligner.text.symbols, blank-interspersed when add_blank
     n_frames: int
+    centred: bool  # the mel has samples // hop + 1 frames (center=True), not floor(samples / hop)
     wav: Path
     out: Path
 
@@ -98,14 +103,15 @@ class Plan:
     failed: list[dict]
 
 
-def output_path(corpus: Path, rel_path: str, fmt: str, out_dir: Path | None) -> Path:
-    """Where an utterance's durations go. ``pt``: ``out_dir/{rel_path}.pt`` (default out_dir:
-    CORPUS/durations). ``npy``: where upstream Matcha's ``get_durations`` reads them, ``<wav's
-    grandparent>/durations/<wav stem>.npy`` (CORPUS/wavs/0/0001.wav -> CORPUS/wavs/durations/0001.npy;
-    CORPUS/wavs/0001.wav -> CORPUS/durations/0001.npy), or ``out_dir/<wav stem>.npy`` when out_dir is given."""
-    if fmt == "pt":
-        return (out_dir or corpus / "durations") / f"{rel_path}.pt"
-    wav = wav_path(corpus, rel_path)
+def output_path(corpus: Corpus, rel_path: str, fmt: str, out_dir: Path | None) -> Path:
+    """Where an utterance's durations go (default out_dir: CORPUS/durations, beside the filelists).
+    ``pt``: ``out_dir/{rel_path}.pt``. ``npy``: ``out_dir/{rel_path}.npy``, where a Matcha fork's loader
+    reads them (``<filelist's folder>/durations/{rel_path}.npy``). ``upstream-npy``: where upstream
+    Matcha's ``get_durations`` reads them, ``<wav's grandparent>/durations/<wav stem>.npy``
+    (CORPUS/wavs/0/0001.wav -> CORPUS/wavs/durations/0001.npy), or ``out_dir/<wav stem>.npy`` when given."""
+    if fmt in ("pt", "npy"):
+        return (out_dir or corpus.durations_dir) / f"{rel_path}.{fmt}"
+    wav = corpus.wav(rel_path)
     return (out_dir or wav.parent.parent / "durations") / f"{wav.stem}.npy"
 
 
@@ -120,64 +126,71 @@ def metadata_row(error: MetadataError) -> dict:
 
 
 def mel_frames(path: Path) -> int:
-    """Frame count of a mel, which must be a finite [80, frames] array; ``UtteranceError`` otherwise."""
+    """Frame count T of a mel, which must be a finite [bands, T] array (any band count and normalisation:
+    the aligner reads nothing else of it); ``UtteranceError`` otherwise. The mel is never changed."""
     try:
-        mel = np.load(path, allow_pickle=False)
+        mel = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
-        raise UtteranceError(f"cannot read the mel {path} ({error}); {RECOMPUTE_HINT}") from error
-    if mel.ndim != 2 or mel.shape[0] != N_MELS:
-        raise UtteranceError(f"mel {path} has shape {mel.shape}, not {N_MELS} x frames; {RECOMPUTE_HINT}")
+        raise UtteranceError(f"cannot read the mel {path} ({error}); check the script that wrote it") from error
+    if mel.ndim != 2:
+        raise UtteranceError(f"mel {path} has shape {mel.shape}, not bands x frames; check the script that wrote it")
     if not np.isfinite(mel).all():
-        raise UtteranceError(f"mel {path} holds NaN or infinite values; {RECOMPUTE_HINT}")
+        raise UtteranceError(
+            f"mel {path} holds NaN or infinite values, which Matcha cannot train on either; check its wav and the "
+            "script that wrote it"
+        )
     return int(mel.shape[1])
 
 
-def check_wav(wav: Path, mel: Path, n_frames: int) -> None:
-    """The wav is readable, whole, mono, 24 kHz, and its length gives the mel's frame count within one
-    frame; ``AudioError`` or ``UtteranceError`` naming the file otherwise."""
+def mel_grid(wav: Path, mel: Path, n_frames: int, hop: int) -> bool:
+    """Whether the mel is centred (center=True: samples // hop + 1 frames, frame f centred at f * hop) rather
+    than upstream's floor(samples / hop) frames; the wav must be readable, whole, mono and 24 kHz
+    (``AudioError``), and its length give one of those two frame counts (``UtteranceError``)."""
     samples = wav_frames(wav)
-    expected = n_mel_frames(samples)
-    if abs(expected - n_frames) > 1:
-        raise UtteranceError(
-            f"mel {mel} has {n_frames} frames but wav {wav} has {samples} samples, which give "
-            f"floor({samples} / {HOP_LENGTH}) = {expected}; {RECOMPUTE_HINT}"
-        )
+    if n_frames in (samples // hop, samples // hop + 1):
+        return n_frames == samples // hop + 1
+    raise UtteranceError(
+        f"mel {mel} has {n_frames} frames but wav {wav} has {samples} samples, which give floor({samples} / {hop}) "
+        f"= {samples // hop} (center=False) or {samples // hop + 1} (center=True) frames at hop {hop}: the mel is "
+        "not of this wav, or of another hop length (give the Matcha's data YAML with --data-config)"
+    )
 
 
-def plan_job(corpus: Path, utterance: Utterance, ipa: str, out: Path, add_blank: bool, overwrite: bool) -> Job | None:
-    """The job of one utterance, None when its output exists; ``ExtractionError`` on a missing mel or an
-    unknown symbol (the run stops), ``UtteranceError``/``AudioError`` on a problem that skips it."""
+def plan_job(corpus: Corpus, utterance: Utterance, ipa: str, out: Path, add_blank: bool, overwrite: bool) -> Job | None:
+    """The job of one utterance, None when its output exists; ``ExtractionError`` on a missing mel or a
+    symbol the aligner does not know (the run stops), ``UtteranceError``/``AudioError`` on a problem that
+    skips it."""
     where = f"utterance {utterance.rel_path}"
     try:
         ids = phonemes_to_ids(ipa, utterance.text)
     except UnknownSymbolError as error:
-        raise ExtractionError(f"{where}: {error}") from error
+        raise ExtractionError(f"{where}: {error}; add it to aligner/text/symbols.py and retrain") from error
     if not any(is_phone_symbol(symbol) for symbol in ipa):
-        raise UtteranceError(f"text {utterance.text!r} gives no phonemes (espeak IPA {ipa!r})")
-    mel = mel_path(corpus, utterance.rel_path)
+        raise UtteranceError(f"text {utterance.text!r} gives no phonemes (tokens {ipa!r})")
+    mel = corpus.mel(utterance.rel_path)
     if not mel.is_file():
-        raise ExtractionError(
-            f"{where}: mel {mel} is missing; run python -m matcha.utils.precompute_corpus --corpus {corpus}"
-        )
+        raise ExtractionError(f"{where}: mel {mel} is missing; {MEL_HINT.format(corpus=corpus.root)}")
     if out.exists() and not overwrite:
         return None
     n_frames = mel_frames(mel)
-    wav = wav_path(corpus, utterance.rel_path)
-    check_wav(wav, mel, n_frames)
+    wav = corpus.wav(utterance.rel_path)
+    centred = mel_grid(wav, mel, n_frames, corpus.hop_length)
     token_ids = intersperse(ids) if add_blank else ids
-    return Job(utterance.rel_path, ipa, token_ids, n_frames, wav, out)
+    return Job(utterance.rel_path, ipa, token_ids, n_frames, centred, wav, out)
 
 
-def plan_jobs(corpus: Path, out_dir: Path | None, add_blank: bool, fmt: str, overwrite: bool) -> Plan:
+def plan_jobs(
+    corpus: Corpus, frontend: TextFrontend, out_dir: Path | None, add_blank: bool, fmt: str, overwrite: bool
+) -> Plan:
     """Read the corpus and decide what to do; stops (``ExtractionError``) on a missing mel, an unknown
     symbol or two utterances sharing an output, naming them; any other problem skips the utterance."""
     problems: list[MetadataError] = []
-    utterances = read_metadata(corpus, problems)
+    utterances = corpus.read(problems)
     failed = [metadata_row(problem) for problem in problems]
-    unknown = unknown_languages(u.language for u in utterances)
+    unknown = unknown_languages(u.language for u in utterances) if frontend.name == BUILTIN else {}
     failed += [failed_row(u.rel_path, unknown[u.language]) for u in utterances if u.language in unknown]
     known = [u for u in utterances if u.language not in unknown]
-    ipas = to_phonemes_multilingual([u.text for u in known], [u.language for u in known])
+    ipas = frontend.tokens_batch([u.text for u in known], [u.language for u in known])
     jobs, existing, outputs = [], 0, {}
     for utterance, ipa in zip(known, ipas, strict=True):
         if isinstance(ipa, PhonemizationError):
@@ -186,7 +199,9 @@ def plan_jobs(corpus: Path, out_dir: Path | None, add_blank: bool, fmt: str, ove
         out = output_path(corpus, utterance.rel_path, fmt, out_dir)
         if out in outputs:
             where = f"utterance {utterance.rel_path}"
-            raise ExtractionError(f"{where}: writes {out} like {outputs[out]} (--format npy keeps only the wav stem)")
+            raise ExtractionError(
+                f"{where}: writes {out} like {outputs[out]} (--format upstream-npy keeps only the wav stem)"
+            )
         outputs[out] = utterance.rel_path
         try:
             job = plan_job(corpus, utterance, ipa, out, add_blank, overwrite)
@@ -209,6 +224,20 @@ def check_symbols(jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner) -> 
             raise ExtractionError(f"utterance {job.rel_path}: {error}") from error
 
 
+def warn_other_frontend(aligner: Wav2Vec2Aligner | ASRCNNAligner, frontend: TextFrontend) -> None:
+    """Say so when the Wav2Vec2 checkpoint learnt the tokens of another front end than this run's."""
+    if not isinstance(aligner, Wav2Vec2Aligner):
+        return
+    trained = getattr(aligner.model.config, "text_frontend", None)
+    if trained and trained != frontend.name:
+        print(
+            f"warning: the checkpoint learnt the tokens of the text front end {trained!r}, this run uses "
+            f"{frontend.name!r}; where they differ its scores are weaker: train it where this Matcha is importable "
+            "(from a fork's root: python -m aligner.train CONFIG --corpus C)",
+            file=sys.stderr,
+        )
+
+
 def check_writable(folder: Path) -> None:
     """Create ``folder`` and write a temporary file into it; ``ExtractionError`` naming it when that fails."""
     try:
@@ -224,7 +253,7 @@ def save_output(job: Job, durations: torch.Tensor, fmt: str) -> None:
     if fmt == "pt":
         save_durations(job.out, durations)
     else:
-        save_npy(job.out, durations.numpy())
+        save_npy(job.out, durations.numpy())  # int64, read back with np.load(...).astype(int)
 
 
 def summary_row(job: Job, alignment: Alignment | None, message: str = "") -> dict:
@@ -283,12 +312,19 @@ class StageTimer:
         return now
 
 
-def make_aligner(args: argparse.Namespace, device: torch.device) -> Wav2Vec2Aligner | ASRCNNAligner:
-    """The backend the options ask for."""
+def make_aligner(
+    args: argparse.Namespace, device: torch.device, add_blank: bool, hop_length: int
+) -> Wav2Vec2Aligner | ASRCNNAligner:
+    """The backend the options ask for, on a mel grid of ``hop_length`` (the ASRCNN baseline: 256 only)."""
     if args.aligner == "asrcnn":
+        if hop_length != HOP_LENGTH:
+            raise ExtractionError(f"the ASRCNN baseline aligns on Matcha's hop {HOP_LENGTH} only, not {hop_length}")
         checkpoint = args.checkpoint or ASR_DEFAULT_CHECKPOINT
-        return ASRCNNAligner(checkpoint, args.asr_config, device, args.add_blank, args.asr_attention_rows)
-    return Wav2Vec2Aligner(args.checkpoint or DEFAULT_CHECKPOINT, device, args.method, args.offset_ms)
+        return ASRCNNAligner(
+            checkpoint, args.asr_config, device, add_blank, args.asr_attention_rows, args.annotation_marks
+        )
+    checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
+    return Wav2Vec2Aligner(checkpoint, device, args.method, args.offset_ms, args.annotation_marks, hop_length)
 
 
 def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, journal: Journal) -> None:
@@ -307,7 +343,7 @@ def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.N
     journal.add(summary_row(job, result))
     if args.textgrid:
         grid = args.corpus / "textgrids" / f"{job.rel_path}.TextGrid"
-        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds())
+        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds(args.hop_length), job.centred)
     save_output(job, durations, args.format)
 
 
@@ -333,7 +369,8 @@ def run_jobs(
                 journal.add(summary_row(job, None, str(error)))
         start = timer.add("read audio", start)
         if batch:
-            results = aligner.align(audios, [j.token_ids for j in batch], [j.n_frames for j in batch])
+            ids, frames, centred = [j.token_ids for j in batch], [j.n_frames for j in batch], [j.centred for j in batch]
+            results = aligner.align(audios, ids, frames, centred)
             start = timer.add("align", start)
             for job, result in zip(batch, results, strict=True):
                 record_result(job, result, args, journal)
@@ -427,18 +464,26 @@ def run(args: argparse.Namespace) -> int:
     """One extraction run over ``args`` (the options of ``python -m matcha.utils.extract_durations``); returns
     the exit status."""
     state = process_state()
-    out_dir = args.out_dir or args.corpus / "durations"  # the summary's folder, and the .pt files'
     try:
-        plan = plan_jobs(args.corpus, args.out_dir, args.add_blank, args.format, args.overwrite)
+        corpus = Corpus.open(args.corpus, args.data_config)
+        add_blank = corpus.add_blank if args.add_blank is None else args.add_blank
+        frontend = resolve_frontend(args.text_frontend)
+        if state.is_main_process:
+            print(f"text front end: {frontend.name}", file=sys.stderr)
+        out_dir = args.out_dir or corpus.durations_dir  # the summary's folder, and the .pt files'
+        plan = plan_jobs(corpus, frontend, args.out_dir, add_blank, args.format, args.overwrite)
         folders = sorted({out_dir, *(job.out.parent for job in plan.jobs)})
-        folders += [args.corpus / "textgrids"] if args.textgrid else []
-        aligner = make_aligner(args, pick_device(args.device, state))
+        folders += [corpus.root / "textgrids"] if args.textgrid else []
+        aligner = make_aligner(args, pick_device(args.device, state), add_blank, corpus.hop_length)
+        if state.is_main_process:
+            warn_other_frontend(aligner, frontend)
         check_symbols(plan.jobs, aligner)
         for folder in folders:
             check_writable(folder)
-    except (ExtractionError, MetadataError, CheckpointError, ASRCheckpointError) as error:
+    except (ExtractionError, CorpusError, MetadataError, CheckpointError, ASRCheckpointError, FrontendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    args.corpus, args.hop_length = corpus.root, corpus.hop_length
     if state.is_main_process:
         recover(out_dir, folders)
     state.wait_for_everyone()
@@ -454,9 +499,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
     this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
-    audio_seconds = sum(job.n_frames for job in mine) * frame_seconds()
+    audio_seconds = sum(job.n_frames for job in mine) * frame_seconds(corpus.hop_length)
     where = str(out_dir)
-    if args.format == "npy":  # the files lie beside the wavs, the summary in out_dir
+    if args.format == "upstream-npy":  # the files lie beside the wavs, the summary in out_dir
         where = ", ".join(sorted({str(job.out.parent) for job in plan.jobs}) or [where]) + f" (summary in {out_dir})"
     print(report(merged, this_run, plan.existing, where, timer, audio_seconds))
     return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0

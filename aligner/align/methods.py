@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from aligner.align.acoustic import AcousticStage
+from aligner.align.marks import MODES, MarkGroup, mark_groups, settle, share_rows
 from aligner.align.monotonic_align import maximum_path
 from aligner.align.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import durations_from_intervals
@@ -40,9 +41,13 @@ class Alignment:
     min_share: float  # share of tokens squeezed to a single frame
 
 
-def batched_mas(scores: list[torch.Tensor]) -> list[torch.Tensor]:
+def batched_mas(scores: list[torch.Tensor], groups: list[list[MarkGroup]] | None = None) -> list[torch.Tensor]:
     """Durations (frames per token) of the best monotonic path through each [tokens, frames] matrix,
-    all in one ``maximum_path`` call on the scores' device."""
+    all in one ``maximum_path`` call on the scores' device. ``groups``: the annotation-mark groups of
+    each matrix (``aligner.align.marks``): their rows share their phone's scores and their frames are
+    settled after the search."""
+    if groups is not None:
+        scores = [share_rows(matrix, matrix_groups) for matrix, matrix_groups in zip(scores, groups, strict=True)]
     n_tokens = [s.shape[0] for s in scores]
     n_frames = [s.shape[1] for s in scores]
     value = scores[0].new_zeros(len(scores), max(n_tokens), max(n_frames))
@@ -51,7 +56,17 @@ def batched_mas(scores: list[torch.Tensor]) -> list[torch.Tensor]:
         value[row, : n_tokens[row], : n_frames[row]] = matrix
         mask[row, : n_tokens[row], : n_frames[row]] = True
     path = maximum_path(value, mask)
-    return [path[row, : n_tokens[row], : n_frames[row]].sum(-1).long().cpu() for row in range(len(scores))]
+    durations = [path[row, : n_tokens[row], : n_frames[row]].sum(-1).long().cpu() for row in range(len(scores))]
+    if groups is not None:
+        durations = [settle(d, matrix_groups) for d, matrix_groups in zip(durations, groups, strict=True)]
+    return durations
+
+
+def annotation_groups(token_ids: list[list[int]], marks: str) -> list[list[MarkGroup]] | None:
+    """The mark groups of every utterance under ``marks`` (``aligner.align.marks.MODES``), None for ``scored``."""
+    if marks not in MODES:
+        raise ValueError(f"marks must be one of {MODES}, got {marks!r}")
+    return [mark_groups(ids) for ids in token_ids] if marks == "one-frame" else None
 
 
 def _path_score(scores: torch.Tensor, durations: torch.Tensor) -> float:
@@ -112,24 +127,29 @@ def align(
     mel_frame_seconds: float,
     method: str = "mel",
     pauses_as_blank: bool = True,
-    offset: float = 0.0125,
+    offset: float | list[float] = 0.0125,
     acoustic: AcousticStage | None = None,
     features: list[torch.Tensor] | None = None,
+    marks: str = "one-frame",
 ) -> list[Alignment | AlignmentError]:
     """Durations on the mel grid for a batch of utterances (an ``AlignmentError`` in place of one
     that cannot be aligned). ``log_probs``: CTC log-posteriors [CTC frames, symbols] per utterance;
     ``offset``: time of the centre of CTC frame 0, in seconds; ``acoustic`` and ``features`` (one
     [mel frames, D] matrix per utterance, ``aligner.align.acoustic.acoustic_features``): what the
     ``acoustic`` method needs. Each utterance's durations depend on that utterance alone.
-    ``Alignment.mean_log_prob`` is the mean CTC log-posterior along the path on the grid searched
-    (for ``acoustic``, the mel grid)."""
+    ``offset`` may also be a list, one per utterance. ``marks``: how annotation marks are aligned
+    (``aligner.align.marks``). ``Alignment.mean_log_prob`` is the mean CTC log-posterior along the path on
+    the grid searched (for ``acoustic``, the mel grid)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "acoustic" and (acoustic is None or features is None):
         raise ValueError("the acoustic method needs an acoustic stage and the features of every utterance")
     results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(log_probs)
+    offsets = offset if isinstance(offset, list) else [offset] * len(log_probs)
+    groups = annotation_groups(token_ids, marks)
     grids, rows = [], []
     for row, (lp, ids, n_mel) in enumerate(zip(log_probs, token_ids, n_mel_frames, strict=True)):
+        offset = offsets[row]
         scores = score_matrix(lp, ids, pauses_as_blank)
         if method in ("mel", "acoustic"):
             scores = to_frame_grid(scores, n_mel, mel_frame_seconds, offset)
@@ -147,6 +167,8 @@ def align(
             audio_seconds = n_mel * mel_frame_seconds
             starts, ends, mean_log_prob = forced_align_intervals(lp, ids, pauses_as_blank, offset, audio_seconds)
             durations = durations_from_intervals(starts, ends, n_mel, mel_frame_seconds)
+            if groups is not None:
+                durations = settle(durations, groups[row])
             results[row] = Alignment(durations, mean_log_prob, float((durations == 1).float().mean()))
             continue
         grids.append(scores)
@@ -156,11 +178,12 @@ def align(
     searched = grids
     if method == "acoustic":
         searched = [acoustic.scores(features[row], token_ids[row], grid) for row, grid in zip(rows, grids, strict=True)]
-    for row, scores, path_durations in zip(rows, grids, batched_mas(searched), strict=True):
+    searched_groups = None if groups is None else [groups[row] for row in rows]
+    for row, scores, path_durations in zip(rows, grids, batched_mas(searched, searched_groups), strict=True):
         mean_log_prob = _path_score(scores, path_durations)
         durations = path_durations
         if method == "ctc":
-            starts, ends = _ctc_intervals(path_durations, offset, n_mel_frames[row] * mel_frame_seconds)
+            starts, ends = _ctc_intervals(path_durations, offsets[row], n_mel_frames[row] * mel_frame_seconds)
             durations = durations_from_intervals(starts, ends, n_mel_frames[row], mel_frame_seconds)
         results[row] = Alignment(durations, mean_log_prob, float((durations == 1).float().mean()))
     return results

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
 
-from aligner.text import symbols
+from aligner.text import symbol_to_id, symbols
 
 DEFAULT_CHECKPOINT = "outputs/aligner/tiny"
 WINDOWS_PER_PASS = 8  # windows of one long utterance per forward pass: faster than one by one, bounded memory
@@ -36,12 +37,33 @@ def load_aligner(
         raise CheckpointError(
             f"no aligner at {checkpoint} (not a folder here, and not loadable from the hub); {TRAIN_HINT}"
         ) from error
-    if model.config.vocab_size != len(symbols) or model.config.pad_token_id != 0:
+    if model.config.vocab_size > len(symbols) or model.config.pad_token_id != 0:
         raise CheckpointError(
             f"{checkpoint}: CTC head has {model.config.vocab_size} outputs (pad {model.config.pad_token_id}); "
-            f"an aligner over Matcha's {len(symbols)} symbols with blank 0 is needed; {TRAIN_HINT}"
+            f"an aligner over at most the {len(symbols)} symbols of aligner.text.symbols with blank 0 is needed; "
+            f"{TRAIN_HINT}"
         )
+    check_vocabulary(folder / "vocab.json", checkpoint)
     return model.to(device).eval(), extractor
+
+
+def check_vocabulary(vocab_file: Path, checkpoint: str | Path) -> None:
+    """``CheckpointError`` when the checkpoint's ``vocab.json`` gives a symbol another row than
+    ``aligner.text.symbols`` does (rows are looked up by symbol); nothing to check without the file."""
+    if not vocab_file.is_file():
+        return
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    moved = {s: i for s, i in vocab.items() if s in symbol_to_id and symbol_to_id[s] != i and symbols[i] != s}
+    if moved:
+        raise CheckpointError(
+            f"{checkpoint}: its vocabulary puts symbols on other rows than aligner.text.symbols "
+            f"({dict(list(moved.items())[:5])}); {TRAIN_HINT}"
+        )
+
+
+def head_symbols(model: Wav2Vec2ForCTC) -> int:
+    """How many symbols the CTC head has rows for: ``aligner.text.symbols[:n]``."""
+    return int(model.config.vocab_size)
 
 
 @torch.inference_mode()

@@ -34,11 +34,16 @@ def tiers(ipa: str, durations: np.ndarray, frame_seconds: float) -> dict[str, li
     return {"phones": phones, "words": words}
 
 
-def write_textgrid(path: str | Path, ipa: str, durations: np.ndarray, frame_seconds: float) -> None:
-    """Write the TextGrid of one utterance atomically."""
-    total = float(np.sum(durations)) * frame_seconds
+def write_textgrid(
+    path: str | Path, ipa: str, durations: np.ndarray, frame_seconds: float, centred: bool = False
+) -> None:
+    """Write the TextGrid of one utterance atomically. On a ``centred`` mel grid (frame f centred at
+    f * hop, not (f + 0.5) * hop) every time is half a frame earlier."""
+    shift = frame_seconds / 2 if centred else 0.0
+    total = float(np.sum(durations)) * frame_seconds - shift
     grid = textgrid.Textgrid()
     for name, intervals in tiers(ipa, durations, frame_seconds).items():
-        entries = [Interval(round(float(s), 6), round(float(e), 6), label) for s, e, label in intervals if e > s]
+        shifted = [(max(s - shift, 0.0), max(e - shift, 0.0), label) for s, e, label in intervals]
+        entries = [Interval(round(float(s), 6), round(float(e), 6), label) for s, e, label in shifted if e > s]
         grid.addTier(textgrid.IntervalTier(name, entries, 0.0, round(total, 6)))
     atomic_write(path, lambda tmp: grid.save(tmp, format="long_textgrid", includeBlankSpaces=True))

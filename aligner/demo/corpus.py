@@ -5,7 +5,7 @@
 Sentences shipped in ``aligner/demo/sentences/{language}.txt`` (one per line) are spoken by espeak-ng
 through its C API (:mod:`aligner.demo.espeak_synth`), which reports the sample at which every phone and
 every word starts. The corpus is written in the project's format (see
-``matcha.utils.precompute_corpus``):
+``aligner.corpus``):
 
 - ``DIR/metadata.csv``: no header, ``rel_path|spk_id|language|text``, rel_path = ``{speaker}/{utterance}``;
 - ``DIR/wavs/{rel_path}.wav``: mono, 24 kHz, 16-bit PCM;

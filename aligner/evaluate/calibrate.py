@@ -30,9 +30,10 @@ import torch
 from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.timing import frame_seconds
+from aligner.audio import HOP_LENGTH, wav_frames
+from aligner.corpus import mel_path, read_metadata, reference_path, wav_path
 from aligner.evaluate.score import boundary_errors_ms
 from aligner.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
-from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path, wav_path
 
 
 class OffsetAligner(Protocol):
@@ -43,7 +44,7 @@ class OffsetAligner(Protocol):
     def read_audio(self, path: Path) -> object: ...
 
     def align(
-        self, audios: list, token_ids: list[list[int]], n_frames: list[int]
+        self, audios: list, token_ids: list[list[int]], n_frames: list[int], centred: list[bool]
     ) -> list[Alignment | AlignmentError]: ...
 
 
@@ -71,7 +72,10 @@ def signed_errors(
         audios = [aligner.read_audio(wav_path(corpus, rel_path)) for rel_path, _, _ in batch]
         tokens = [intersperse(phonemes_to_ids(ipa)) for _, ipa, _ in batch]
         frames = [int(np.load(mel_path(corpus, rel_path), mmap_mode="r").shape[1]) for rel_path, _, _ in batch]
-        for (_, ipa, reference), result in zip(batch, aligner.align(audios, tokens, frames), strict=True):
+        samples = [wav_frames(wav_path(corpus, rel_path)) for rel_path, _, _ in batch]
+        centred = [n == s // HOP_LENGTH + 1 for n, s in zip(frames, samples, strict=True)]
+        results = aligner.align(audios, tokens, frames, centred)
+        for (_, ipa, reference), result in zip(batch, results, strict=True):
             if not isinstance(result, AlignmentError):
                 errors.append(boundary_errors_ms(ipa, result.durations.numpy(), reference["phones"], frame_seconds()))
     if not errors:

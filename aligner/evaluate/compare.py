@@ -23,12 +23,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aligner.align.timing import frame_seconds
+from aligner.corpus import mel_path, read_metadata, reference_path
 from aligner.durations import load_durations
 from aligner.evaluate.phone_match import symbol_times
 from aligner.evaluate.plot import plot_alignment
 from aligner.evaluate.score import Evaluation, evaluate, format_report
 from aligner.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
-from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")
 CLASSES = ("vowel", "consonant", "pause")

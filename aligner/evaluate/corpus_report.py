@@ -23,11 +23,11 @@ import numpy as np
 
 from aligner.align.extract import SUMMARY_NAME
 from aligner.align.timing import frame_seconds
+from aligner.corpus import mel_path, read_metadata
 from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
 from aligner.text import is_phone_symbol, to_phonemes
 from aligner.train.acoustic import select
-from matcha.utils.precompute_corpus import mel_path, read_metadata
 
 # The cause of a failed summary row, from its message: the first pattern found names it.
 CAUSES = (

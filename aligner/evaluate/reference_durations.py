@@ -21,10 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from aligner.align.timing import durations_from_intervals, frame_seconds
+from aligner.corpus import mel_path, read_metadata, reference_path
 from aligner.durations import save_durations, validate_durations
 from aligner.evaluate.phone_match import match_phones
 from aligner.text import PhonemizationError, phonemes_to_ids, to_phonemes_multilingual
-from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 
 def reference_token_intervals(

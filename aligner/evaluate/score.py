@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from aligner.align.timing import frame_seconds
+from aligner.corpus import mel_path, read_metadata, reference_path
 from aligner.durations import load_durations
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones, symbol_times
 from aligner.text import PhonemizationError, to_phonemes_multilingual
-from matcha.utils.precompute_corpus import mel_path, read_metadata, reference_path
 
 THRESHOLDS_MS = (10, 20, 25, 50)
 GROSS_MS = 50

@@ -12,7 +12,13 @@ from aligner.text.phonemize import (
     to_phonemes_batch,
     to_phonemes_multilingual,
 )
-from aligner.text.sequence import UnknownSymbolError, intersperse, phonemes_to_ids, sequence_to_text
+from aligner.text.sequence import (
+    UnknownSymbolError,
+    check_token_ids,
+    intersperse,
+    phonemes_to_ids,
+    sequence_to_text,
+)
 from aligner.text.symbols import (
     BLANK_ID,
     N_UPSTREAM_SYMBOLS,
@@ -39,6 +45,7 @@ __all__ = [
     "N_UPSTREAM_SYMBOLS",
     "SPACE_ID",
     "UnknownSymbolError",
+    "check_token_ids",
     "get_backend",
     "intersperse",
     "is_phone_symbol",

@@ -22,6 +22,18 @@ def phonemes_to_ids(ipa: str, text: str | None = None) -> list[int]:
         ) from None
 
 
+def check_token_ids(token_ids: list[int], n_rows: int, model: str) -> None:
+    """``UnknownSymbolError`` naming the first token that ``model`` (a CTC head, an ASRCNN checkpoint), whose
+    rows are the first ``n_rows`` symbols of ``aligner.text.symbols``, has no row for."""
+    bad = next((i for i in token_ids if not 0 <= i < n_rows), None)
+    if bad is not None:
+        name = f"{symbols[bad]!r} (U+{ord(symbols[bad][0]):04X})" if 0 <= bad < len(symbols) else f"id {bad}"
+        raise UnknownSymbolError(
+            f"symbol {name} has no row in {model}, which knows the first {n_rows} symbols of aligner.text.symbols: "
+            "train it on a corpus whose texts use the symbol (README, Training)"
+        )
+
+
 def intersperse(seq: list[int], item: int = BLANK_ID) -> list[int]:
     """``[item, s0, item, s1, ..., item]`` (length 2L+1), as Matcha's ``add_blank``."""
     out = [item] * (2 * len(seq) + 1)

@@ -24,6 +24,14 @@ N_UPSTREAM_SYMBOLS = 178
 EXTRA_SYMBOLS: list[str] = [
     "\u0303",  # 178: combining tilde, nasal vowels (fr ɑ̃ ɛ̃ ɔ̃ œ̃; loanwords in en/de: croissant, Restaurant)
     "-",  # 179: espeak's mark after an unstressed clitic joined to the next word (fr "lə- ʃˈa")
+    # 180-194: symbols of a Matcha fork's table (faltiska/Matcha-TTS-24k) that upstream's lacks
+    *"()[]/",  # brackets and slash, which its front end may keep
+    "\u203f",  # undertie (linking)
+    *"˥˦˧˨˩",  # tone letters
+    "ⁿ",  # nasal release
+    "ˡ",  # lateral release
+    "\u032f",  # combining inverted breve below (non-syllabic)
+    "\u031a",  # combining left angle above (no audible release)
 ]
 
 symbols: list[str] = UPSTREAM_SYMBOLS + EXTRA_SYMBOLS

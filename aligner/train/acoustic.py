@@ -41,24 +41,27 @@ from aligner.align.acoustic import (
     training_labels,
 )
 from aligner.align.backends import CALIBRATION_FILE
-from aligner.align.methods import batched_mas
-from aligner.align.posteriors import load_aligner, log_posteriors
+from aligner.align.marks import MODES as MARK_MODES
+from aligner.align.marks import MarkGroup
+from aligner.align.methods import annotation_groups, batched_mas
+from aligner.align.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import frame_seconds
 from aligner.audio import SAMPLE_RATE, AudioError, load_wav, n_mel_frames, require_audible
+from aligner.corpus import Corpus, CorpusError, MetadataError, open_corpus
 from aligner.durations import atomic_write
 from aligner.evaluate.phone_match import symbol_times
 from aligner.text import (
     PhonemizationError,
     UnknownSymbolError,
+    check_token_ids,
     intersperse,
     is_phone_symbol,
     phonemes_to_ids,
-    to_phonemes_multilingual,
 )
+from aligner.text.frontend import BUILTIN, FrontendError, TextFrontend, resolve_frontend
 from aligner.text.phonemize import unknown_languages
 from aligner.train.data import model_input
-from matcha.utils.precompute_corpus import MetadataError, read_metadata, wav_path
 
 CTC_WEIGHT = 3.0
 MAS_BATCH = 16
@@ -83,21 +86,26 @@ def select(n: int, limit: int) -> list[int]:
 
 
 def read_corpus(
-    corpus: Path, checkpoint: str | Path, limit: int, device: torch.device, skipped: list[str]
+    corpus: Corpus,
+    frontend: TextFrontend,
+    checkpoint: str | Path,
+    limit: int,
+    device: torch.device,
+    skipped: list[str],
 ) -> list[TrainingUtterance]:
-    """Features and CTC scores of up to ``limit`` utterances of ``corpus`` (evenly spread over
-    metadata.csv); what extraction would skip (a malformed metadata line, an unknown language or
-    symbol, bad or silent audio, audio too short for its tokens) is left out and named in ``skipped``."""
+    """Features and CTC scores of up to ``limit`` utterances of ``corpus`` (evenly spread over its
+    filelists); what extraction would skip (a malformed filelist line, an unknown language or symbol,
+    bad or silent audio, audio too short for its tokens) is left out and named in ``skipped``."""
     model, extractor = load_aligner(checkpoint, device)
     pauses_as_blank = getattr(model.config, "ctc_targets", "all") == "phones"
     problems: list[MetadataError] = []
-    utterances = read_metadata(corpus, problems)
+    utterances = corpus.read(problems)
     skipped += [str(problem) for problem in problems]
-    unknown = unknown_languages(u.language for u in utterances)
+    unknown = unknown_languages(u.language for u in utterances) if frontend.name == BUILTIN else {}
     skipped += [f"{u.rel_path}: {unknown[u.language]}" for u in utterances if u.language in unknown]
     utterances = [u for u in utterances if u.language not in unknown]
     utterances = [utterances[i] for i in select(len(utterances), limit)]
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+    ipas = frontend.tokens_batch([u.text for u in utterances], [u.language for u in utterances])
     kept = []
     for utterance, ipa in tqdm(list(zip(utterances, ipas, strict=True)), desc="acoustic features", unit="utt"):
         if isinstance(ipa, PhonemizationError):
@@ -108,7 +116,8 @@ def read_corpus(
             continue
         try:
             token_ids = intersperse(phonemes_to_ids(ipa, utterance.text))
-            path = wav_path(corpus, utterance.rel_path)
+            check_token_ids(token_ids, head_symbols(model), "the Wav2Vec2 aligner's CTC head")
+            path = corpus.wav(utterance.rel_path)
             wav = require_audible(load_wav(path, SAMPLE_RATE), path)
         except (UnknownSymbolError, AudioError) as error:
             skipped.append(f"{utterance.rel_path}: {error}")
@@ -121,7 +130,7 @@ def read_corpus(
         ctc = score_matrix(log_probs, token_ids, pauses_as_blank).cpu()
         kept.append(TrainingUtterance(ipa, token_ids, acoustic_features(wav, n_frames), ctc))
     if not kept:
-        raise ValueError(f"{corpus}: no utterance to fit the acoustic model on")
+        raise ValueError(f"{corpus.root}: no utterance to fit the acoustic model on")
     return kept
 
 
@@ -130,9 +139,14 @@ def ctc_grid(item: TrainingUtterance, offset: float) -> torch.Tensor:
     return to_frame_grid(item.ctc_scores, item.features.shape[0], frame_seconds(), offset)
 
 
-def search(matrices: list[torch.Tensor]) -> list[torch.Tensor]:
-    """MAS durations of every score matrix, ``MAS_BATCH`` matrices per call."""
-    return [d for i in range(0, len(matrices), MAS_BATCH) for d in batched_mas(matrices[i : i + MAS_BATCH])]
+def search(matrices: list[torch.Tensor], groups: list[list[MarkGroup]] | None) -> list[torch.Tensor]:
+    """MAS durations of every score matrix, ``MAS_BATCH`` matrices per call (``groups``: annotation marks,
+    ``aligner.align.marks``)."""
+    return [
+        d
+        for i in range(0, len(matrices), MAS_BATCH)
+        for d in batched_mas(matrices[i : i + MAS_BATCH], None if groups is None else groups[i : i + MAS_BATCH])
+    ]
 
 
 def fit(items: list[TrainingUtterance], durations: list[torch.Tensor]) -> AcousticModel:
@@ -163,11 +177,13 @@ def changed_share(before: list[torch.Tensor], after: list[torch.Tensor]) -> floa
 
 
 def viterbi_training(
-    items: list[TrainingUtterance], rounds: int, min_change: float, ctc_weight: float
+    items: list[TrainingUtterance], rounds: int, min_change: float, ctc_weight: float, marks: str = "one-frame"
 ) -> tuple[AcousticModel, float, list[dict]]:
-    """The acoustic model, the CTC frame offset (s) and one history row per round (see module doc)."""
+    """The acoustic model, the CTC frame offset (s) and one history row per round (see module doc);
+    ``marks``: how annotation marks are aligned (``aligner.align.marks``)."""
     offset = NOMINAL_OFFSET_SECONDS
-    durations = search([ctc_grid(item, offset) for item in items])
+    groups = annotation_groups([item.token_ids for item in items], marks)
+    durations = search([ctc_grid(item, offset) for item in items], groups)
     seed = durations
     history = []
     model = None
@@ -175,7 +191,9 @@ def viterbi_training(
         model = fit(items, durations)
         weight = 0.0 if round_index == 1 else ctc_weight
         stage = AcousticStage(model, weight)
-        realigned = search([stage.scores(item.features, item.token_ids, ctc_grid(item, offset)) for item in items])
+        realigned = search(
+            [stage.scores(item.features, item.token_ids, ctc_grid(item, offset)) for item in items], groups
+        )
         change = changed_share(durations, realigned)
         durations = realigned
         row = {"round": round_index, "ctc_weight": weight, "changed_frames": round(change, 4)}
@@ -194,26 +212,32 @@ def viterbi_training(
 
 def fit_acoustic_stage(
     checkpoint: str | Path,
-    corpus: str | Path,
+    corpus: Corpus | str | Path,
     rounds: int = 4,
     utterances: int = 1000,
     min_change: float = 0.01,
     ctc_weight: float = CTC_WEIGHT,
     device: str = "cpu",
+    text_frontend: str | None = None,
+    marks: str = "one-frame",
 ) -> dict:
-    """Viterbi-train the acoustic stage of ``checkpoint`` (a local folder) on ``corpus`` and write it
-    there (module doc); returns what went to alignment.json."""
+    """Viterbi-train the acoustic stage of ``checkpoint`` (a local folder) on ``corpus`` (tokens from the
+    front end ``text_frontend`` names, ``aligner.text.frontend.resolve_frontend``) and write it there
+    (module doc); returns what went to alignment.json."""
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
-    checkpoint, corpus = Path(checkpoint), Path(corpus)
+    checkpoint, corpus = Path(checkpoint), open_corpus(corpus)
+    frontend = resolve_frontend(text_frontend)
     skipped: list[str] = []
-    items = read_corpus(corpus, checkpoint, utterances, torch.device(device), skipped)
-    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight)
+    items = read_corpus(corpus, frontend, checkpoint, utterances, torch.device(device), skipped)
+    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks)
     result = {
         "offset_ms": round(offset * 1000, 2),
         "ctc_weight": ctc_weight,
+        "annotation_marks": marks,
+        "text_frontend": frontend.name,
         "acoustic_model": True,
-        "corpus": str(corpus),
+        "corpus": str(corpus.root),
         "utterances": len(items),
         "skipped": skipped,
         "converged": history[-1]["changed_frames"] < min_change,
@@ -232,7 +256,18 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder (written into)")
-    parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (metadata.csv, wavs/)")
+    parser.add_argument("--corpus", type=Path, help="corpus folder (*.csv filelists, wav/; see aligner.corpus)")
+    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML naming the filelists instead")
+    parser.add_argument(
+        "--text-frontend",
+        help="module:function or 'builtin' (default: the installed Matcha's matcha.text, else builtin)",
+    )
+    parser.add_argument(
+        "--annotation-marks",
+        choices=MARK_MODES,
+        default="one-frame",
+        help="one-frame: stress and length marks hold one frame, their phone the rest (default); scored: their own",
+    )
     parser.add_argument("--rounds", type=int, default=4, help="at most this many rounds (default: %(default)s)")
     parser.add_argument(
         "--utterances", type=int, default=1000, help="fit on at most this many utterances (default: %(default)s)"
@@ -242,9 +277,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="where the CTC model runs (default: cpu)")
     args = parser.parse_args(argv)
-    result = fit_acoustic_stage(
-        args.checkpoint, args.corpus, args.rounds, args.utterances, ctc_weight=args.ctc_weight, device=args.device
-    )
+    if args.corpus is None and args.data_config is None:
+        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
+    try:
+        corpus = Corpus.open(args.corpus, args.data_config)
+        result = fit_acoustic_stage(
+            args.checkpoint, corpus, args.rounds, args.utterances, ctc_weight=args.ctc_weight, device=args.device,
+            text_frontend=args.text_frontend, marks=args.annotation_marks,
+        )  # fmt: skip
+    except (CorpusError, FrontendError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for row in result["rounds"]:
         print(json.dumps(row))
     for line in result["skipped"]:

@@ -1,7 +1,8 @@
 """Corpus -> ``datasets.Dataset`` of 16 kHz normalised audio and Matcha-id CTC targets, cached on disk.
 
-Steps: read ``metadata.csv``; phonemise every text (one espeak batch per language) and map it to
-Matcha ids; split off a held-out set (deterministic: utterances ordered by a hash of their text, so
+Steps: read the corpus's filelists (``aligner.corpus``); turn every text into the installed Matcha's
+tokens (``aligner.text.frontend``: the run's front end is recorded in the checkpoint) and map them by
+symbol to the CTC head's ids; split off a held-out set (deterministic: utterances ordered by a hash of their text, so
 an utterance keeps its side when the corpus grows and a sentence read by several speakers is never on
 both sides); decode the wavs with soundfile, resample them to 16 kHz with soxr and normalise them as
 the feature extractor does (multi-process ``map``); leave out, and report with counts and examples,
@@ -10,8 +11,9 @@ shorter or longer than the configured limits, or whose audio gives fewer CTC fra
 targets need (targets + a blank between equal neighbours).
 
 The result is saved under ``cache_dir/<fingerprint>/`` (train, eval, report.json). The fingerprint
-covers metadata.csv, every wav's size and mtime, the symbol table, the phonemiser versions, the data
-arguments and the model's frame rate, so a second run with the same inputs loads it at once.
+covers the filelists, every wav's size and mtime, the symbol table, the front end (its name and source
+files) and the phonemiser versions, the data arguments and the model's frame rate, so a second run with
+the same inputs loads it at once.
 """
 
 from __future__ import annotations
@@ -33,18 +35,18 @@ import torch
 from transformers import Wav2Vec2FeatureExtractor
 
 from aligner.audio import AudioError, load_wav
+from aligner.corpus import Corpus, MetadataError
 from aligner.text import (
     NON_PHONE_IDS,
     PhonemizationError,
     UnknownSymbolError,
     phonemes_to_ids,
     symbols,
-    to_phonemes_multilingual,
 )
+from aligner.text.frontend import TextFrontend, resolve_frontend
 from aligner.train.vocab import SAMPLING_RATE, ctc_targets, frames_needed
-from matcha.utils.precompute_corpus import read_metadata, wav_path
 
-PIPELINE_VERSION = 3  # 3: texts in NFC, texts espeak splits or of another script left out
+PIPELINE_VERSION = 4  # 4: the installed Matcha's front end, every filelist of the corpus
 MAX_EXAMPLES = 5
 TEXT_FEATURES = datasets.Features(
     {
@@ -71,7 +73,18 @@ AUDIO_FEATURES = datasets.Features(
 class DataArguments:
     """Corpus, targets, filtering and split."""
 
-    corpus: str = field(default="data/demo", metadata={"help": "corpus folder (metadata.csv, wavs/)"})
+    corpus: str = field(
+        default="data/demo", metadata={"help": "corpus folder (*.csv filelists, wav/ or wavs/; see aligner.corpus)"}
+    )
+    data_config: str | None = field(
+        default=None,
+        metadata={"help": "a Matcha data YAML: its filelists (the corpus is then their folder) and add_blank"},
+    )
+    text_frontend: str | None = field(
+        default=None,
+        metadata={"help": "module:function (text, language) -> phonemes, or 'builtin' (default: the installed "
+                  "Matcha's matcha.text, else builtin)"},
+    )  # fmt: skip
     cache_dir: str | None = field(
         default=None, metadata={"help": "prepared-data cache (default: CORPUS/.cache/aligner)"}
     )
@@ -88,6 +101,10 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         ctc_targets([], self.ctc_targets)  # validates the mode
+
+    def open_corpus(self) -> Corpus:
+        """The corpus these arguments name (with ``data_config``: the folder of its train filelist)."""
+        return Corpus.open(None if self.data_config else self.corpus, self.data_config)
         if not 0 <= self.eval_fraction < 1:
             raise ValueError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
 
@@ -131,6 +148,7 @@ class PreparedData:
     report: FilterReport
     path: Path
     from_cache: bool
+    frontend: str
 
 
 def output_frames(n_samples: int, conv_kernel: list[int], conv_stride: list[int]) -> int:
@@ -182,9 +200,14 @@ def model_input(audio: np.ndarray, sample_rate: int, feature_extractor: Wav2Vec2
     return audio.astype(np.float32)
 
 
-def fingerprint(args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor, conv: dict[str, list[int]]) -> str:
+def fingerprint(
+    args: DataArguments,
+    corpus: Corpus,
+    frontend: TextFrontend,
+    feature_extractor: Wav2Vec2FeatureExtractor,
+    conv: dict[str, list[int]],
+) -> str:
     """Hash of everything the prepared data depends on."""
-    corpus = Path(args.corpus)
     digest = hashlib.sha256()
     state: dict[str, Any] = {
         "pipeline": PIPELINE_VERSION,
@@ -192,24 +215,29 @@ def fingerprint(args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor
         "non_phone_ids": sorted(NON_PHONE_IDS),
         "versions": [version("phonemizer"), version("espeakng-loader"), version("soxr")],
         "args": {k: v for k, v in asdict(args).items() if k not in ("corpus", "cache_dir", "num_proc")},
+        "frontend": [frontend.name, frontend.source_digest()],
         "sampling_rate": feature_extractor.sampling_rate,
         "do_normalize": feature_extractor.do_normalize,
         "conv": conv,
     }
     digest.update(json.dumps(state, sort_keys=True).encode())
-    digest.update((corpus / "metadata.csv").read_bytes())
-    for utterance in read_metadata(corpus):
-        path = wav_path(corpus, utterance.rel_path)
+    for filelist in corpus.filelists:
+        digest.update(filelist.read_bytes())
+    for utterance in corpus.read(problems=[]):
+        path = corpus.wav(utterance.rel_path)
         stat = path.stat() if path.exists() else None
         digest.update(f"{utterance.rel_path}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def _phonemise(corpus: Path, mode: str, report: FilterReport) -> dict[str, list]:
+def _phonemise(corpus: Corpus, frontend: TextFrontend, mode: str, report: FilterReport) -> dict[str, list]:
     """Rows (as columns) of utterances whose text maps to known symbols and gives some target."""
-    utterances = read_metadata(corpus)
-    report.total = len(utterances)
-    phonemes = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+    problems: list[MetadataError] = []
+    utterances = corpus.read(problems)
+    for problem in problems:
+        report.exclude("malformed filelist line", problem.rel_path or f"line {problem.line}", str(problem))
+    report.total = len(utterances) + len(problems)
+    phonemes = frontend.tokens_batch([u.text for u in utterances], [u.language for u in utterances])
     columns: dict[str, list] = defaultdict(list)
     for utterance, ipa in zip(utterances, phonemes, strict=True):
         if isinstance(ipa, PhonemizationError):
@@ -229,7 +257,7 @@ def _phonemise(corpus: Path, mode: str, report: FilterReport) -> dict[str, list]
         columns["text"].append(utterance.text)
         columns["phonemes"].append(ipa)
         columns["labels"].append(labels)
-        columns["path"].append(str(wav_path(corpus, utterance.rel_path)))
+        columns["path"].append(str(corpus.wav(utterance.rel_path)))
     return columns
 
 
@@ -263,9 +291,16 @@ def _keep(row: dict[str, Any], args: DataArguments, conv: dict[str, list[int]], 
     return False
 
 
-def _build(args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor, conv: dict, target: Path) -> None:
+def _build(
+    args: DataArguments,
+    corpus: Corpus,
+    frontend: TextFrontend,
+    feature_extractor: Wav2Vec2FeatureExtractor,
+    conv: dict,
+    target: Path,
+) -> None:
     report = FilterReport()
-    columns = _phonemise(Path(args.corpus), args.ctc_targets, report)
+    columns = _phonemise(corpus, frontend, args.ctc_targets, report)
     table = datasets.Dataset.from_dict(dict(columns), features=TEXT_FEATURES)
     table = table.map(
         _decode,
@@ -299,17 +334,20 @@ def _build(args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor, con
 def prepare_data(
     args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor, conv_kernel: list[int], conv_stride: list[int]
 ) -> PreparedData:
-    """Prepared train/held-out datasets for ``args.corpus``, from the cache when it holds them."""
+    """Prepared train/held-out datasets for ``args``'s corpus, from the cache when it holds them; the
+    ``PreparedData.frontend`` names the text front end used."""
     conv = {"conv_kernel": list(conv_kernel), "conv_stride": list(conv_stride)}
-    cache_root = Path(args.cache_dir) if args.cache_dir else Path(args.corpus) / ".cache" / "aligner"
-    target = cache_root / fingerprint(args, feature_extractor, conv)
+    corpus = args.open_corpus()
+    frontend = resolve_frontend(args.text_frontend)
+    cache_root = Path(args.cache_dir) if args.cache_dir else corpus.root / ".cache" / "aligner"
+    target = cache_root / fingerprint(args, corpus, frontend, feature_extractor, conv)
     from_cache = target.exists()
     if not from_cache:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _build(args, feature_extractor, conv, target)
+        _build(args, corpus, frontend, feature_extractor, conv, target)
     report = FilterReport(**json.loads((target / "report.json").read_text(encoding="utf-8")))
     train, evaluation = (_load_split(target / split) for split in ("train", "eval"))
-    return PreparedData(train, evaluation, report, target, from_cache)
+    return PreparedData(train, evaluation, report, target, from_cache, frontend.name)
 
 
 def _load_split(path: Path) -> datasets.Dataset:

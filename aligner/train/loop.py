@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with accelerator.main_process_first():
         data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride)
+    logger.info("text front end: %s", data.frontend)
     logger.info("data (%s%s):\n%s", data.path, ", from cache" if data.from_cache else "", data.report.summary())
+    model.config.text_frontend = data.frontend
     if len(data.train) == 0:
         logger.error("no training utterance left")
         return 1
@@ -444,12 +446,14 @@ def main(argv: list[str] | None = None) -> int:
             output_dir, best.step, 100 * best.per, len(state.curve), 100 * state.curve[-1]["per"], state.step,
         )  # fmt: skip
         if args.acoustic_rounds > 0:
+            corpus = data_args.open_corpus()
             fitted = fit_acoustic_stage(
-                output_dir, data_args.corpus, args.acoustic_rounds, args.acoustic_utterances, device=str(raw.device)
-            )
+                output_dir, corpus, args.acoustic_rounds, args.acoustic_utterances, device=str(raw.device),
+                text_frontend=data_args.text_frontend,
+            )  # fmt: skip
             logger.info(
                 "acoustic stage fitted on %d utterances of %s in %d rounds; CTC frame offset %.2f ms",
-                fitted["utterances"], data_args.corpus, len(fitted["rounds"]), fitted["offset_ms"],
+                fitted["utterances"], corpus.root, len(fitted["rounds"]), fitted["offset_ms"],
             )  # fmt: skip
     accelerator.wait_for_everyone()
     accelerator.end_training()

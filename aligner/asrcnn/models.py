@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matcha.utils.ASR.layers import MFCC, Attention, ConvBlock, ConvNorm, LinearNorm
+from aligner.asrcnn.layers import MFCC, Attention, ConvBlock, ConvNorm, LinearNorm
 
 
 class ASRCNN(nn.Module):

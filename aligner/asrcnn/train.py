@@ -1,12 +1,12 @@
 """Train StyleTTS2's ASRCNN on a corpus, on Matcha's symbols, with AuxiliaryASR's recipe.
 
-    python -m matcha.utils.ASR.train --corpus C [--config matcha/utils/ASR/config.yml] [--out-dir D]
+    python -m aligner.asrcnn.train --corpus C [--config aligner/asrcnn/config.yml] [--out-dir D]
                                      [--epochs N] [--resume] [--cpu] [--mel-cache DIR]
-    accelerate launch -m matcha.utils.ASR.train --corpus C ...       (several GPUs)
+    accelerate launch -m aligner.asrcnn.train --corpus C ...       (several GPUs)
 
-Corpus layout: ``python -m matcha.utils.precompute_corpus --help`` (metadata.csv and 24 kHz wavs; ASR
+Corpus layout: ``aligner.corpus`` (its CSV filelists and 24 kHz wavs; ASR
 mels are cached in CORPUS/asr_mels/, Matcha's mels/ is not read). Token and CTC conventions:
-:mod:`matcha.utils.ASR.data`. Recipe (AuxiliaryASR ``train.py``): CTC loss + the decoder's
+:mod:`aligner.asrcnn.data`. Recipe (AuxiliaryASR ``train.py``): CTC loss + the decoder's
 cross-entropy, summed; AdamW (weight decay 5e-4, betas (0.9, 0.98), eps 1e-9); OneCycleLR (max_lr =
 optimizer_params.lr, pct_start 0, final_div_factor 5) stepped per batch; gradients clipped by value at
 5. Not in that recipe and off unless the config sets ``guided_attention: W``: W x a guided-attention
@@ -34,8 +34,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from aligner.text import BLANK_ID, UnknownSymbolError
-from matcha.utils.ASR.checkpoint import (
+from aligner.asrcnn.checkpoint import (
     DEFAULT_CONFIG,
     ASRCheckpointError,
     build_asrcnn,
@@ -43,9 +42,10 @@ from matcha.utils.ASR.checkpoint import (
     read_config,
     save_checkpoint,
 )
-from matcha.utils.ASR.data import ASRDataset, LengthBatches, collate, prepare_examples
-from matcha.utils.ASR.models import ASRCNN
-from matcha.utils.precompute_corpus import MetadataError
+from aligner.asrcnn.data import ASRDataset, LengthBatches, collate, prepare_examples
+from aligner.asrcnn.models import ASRCNN
+from aligner.corpus import MetadataError
+from aligner.text import BLANK_ID, UnknownSymbolError
 
 CLIP_VALUE = 5.0
 
@@ -194,7 +194,7 @@ def train(
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m matcha.utils.ASR.train", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="python -m aligner.asrcnn.train", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (metadata.csv, wavs/)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")

@@ -5,7 +5,7 @@ A checkpoint is a ``torch.save``'d dict with keys ``model`` (the state dict), ``
 ``torch.load(..., weights_only=True)``: one that needs pickle is refused, naming the file.
 StyleTTS2's released checkpoints are such files (PyTorch >= 2.6 refuses them with "Unsupported global:
 GLOBAL getattr", yl4579/StyleTTS2#348 and PR #361: older OneCycleLR state held a bound method);
-``python -m matcha.utils.ASR.convert`` copies the weights into a weights-only file without running any
+``python -m aligner.asrcnn.convert`` copies the weights into a weights-only file without running any
 of the file's code.
 """
 
@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 import yaml
 
+from aligner.asrcnn import mel
+from aligner.asrcnn.models import ASRCNN
 from aligner.durations import atomic_write
-from matcha.utils.ASR import mel
-from matcha.utils.ASR.models import ASRCNN
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 DEFAULT_CHECKPOINT = Path(__file__).with_name("epoch_00080.pth")
-TRAIN_COMMAND = "python -m matcha.utils.ASR.train --corpus C"
+TRAIN_COMMAND = "python -m aligner.asrcnn.train --corpus C"
 _FRONT_END = {
     ("sr",): mel.SAMPLE_RATE,
     ("spect_params", "n_fft"): mel.N_FFT,
@@ -66,14 +66,14 @@ def read_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise ASRCheckpointError(
             f"ASR checkpoint {path} not found: train one with `{TRAIN_COMMAND}` (it writes OUT_DIR/epoch_XXXXX.pth), "
-            "or use StyleTTS2's Utils/ASR/epoch_00080.pth after `python -m matcha.utils.ASR.convert`"
+            "or use StyleTTS2's Utils/ASR/epoch_00080.pth after `python -m aligner.asrcnn.convert`"
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise ASRCheckpointError(
             f"{path} needs pickle to load (it stores Python objects, not only tensors) and is refused; "
-            f"copy its weights with `python -m matcha.utils.ASR.convert {path} OUT.pth` (runs none of its code). "
+            f"copy its weights with `python -m aligner.asrcnn.convert {path} OUT.pth` (runs none of its code). "
             f"Detail: {str(error).splitlines()[-1] if str(error) else type(error).__name__}"
         ) from None
     except (RuntimeError, OSError, EOFError) as error:

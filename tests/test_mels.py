@@ -1,12 +1,12 @@
-"""precompute_corpus: metadata parsing and mel writing."""
+"""python -m aligner.mels: upstream Matcha's mels for a corpus without a Matcha of its own."""
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
-from matcha.utils.precompute_corpus import MetadataError, main, mel_path, read_metadata
+from aligner.corpus import mel_path, read_metadata
+from aligner.mels import main
 
 
 def make_corpus(root: Path, lines: list[str], rates: dict[str, int] | None = None) -> Path:
@@ -43,35 +43,6 @@ def test_other_sample_rate_is_refused_by_name_unless_resampling(tmp_path, capsys
     assert not mel_path(corpus, "0/0002").exists()
     assert main(["--corpus", str(corpus), "--resample"]) == 0
     assert np.load(mel_path(corpus, "0/0002")).shape == (80, 12000 // 256)
-
-
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        (b"0/0001|0|en-us\n", "expected 4 fields"),
-        (b"0/0001|x|en-us|Hello\n", "speaker id 'x'"),
-        (b"0/0001|0|en-us|Hello\n0/0001|0|en-us|Again\n", "repeats line 1"),
-        (b"0/0001|0|en-us|caf\xe9\n", "not valid UTF-8"),
-        (b"0/0001|0|en-us|   \n", "empty text"),
-        (b"../x|0|en-us|Hello\n", "inside the corpus"),
-    ],
-)
-def test_malformed_metadata_names_file_line_and_cause(tmp_path, content, message):
-    (tmp_path / "metadata.csv").write_bytes(content)
-    with pytest.raises(MetadataError, match=message) as error:
-        read_metadata(tmp_path)
-    assert "metadata.csv:" in str(error.value)
-
-
-def test_problems_are_collected_instead_of_raised_when_asked(tmp_path):
-    (tmp_path / "metadata.csv").write_bytes(
-        b"0/0001|0|en-us|Hello\n0/0002|x|en-us|Hi\n\n0/0001|0|en-us|Again\nbad line\n0/0003|0|de|Hallo\n"
-    )
-    problems: list[MetadataError] = []
-    utterances = read_metadata(tmp_path, problems)
-    assert [u.rel_path for u in utterances] == ["0/0001", "0/0003"]
-    assert [(p.line, p.rel_path) for p in problems] == [(2, "0/0002"), (4, None), (5, None)]
-    assert "speaker id 'x'" in str(problems[0]) and "repeats line 1" in str(problems[1])
 
 
 def test_truncated_wav_is_refused_by_name(tmp_path, capsys):

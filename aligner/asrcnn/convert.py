@@ -1,7 +1,7 @@
 """Copy the weights of a checkpoint that needs pickle (StyleTTS2's ``Utils/ASR/epoch_00080.pth``) into a
 weights-only file that ``load_asrcnn`` accepts.
 
-    python -m matcha.utils.ASR.convert IN.pth OUT.pth
+    python -m aligner.asrcnn.convert IN.pth OUT.pth
 
 No code of IN runs: its pickle may only rebuild tensors and ordered dicts; every other object it names
 (the optimizer's and scheduler's Python objects, ``getattr`` of a bound method, ...) becomes an inert
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
+from aligner.asrcnn.checkpoint import ASRCheckpointError, read_checkpoint
 from aligner.durations import atomic_write
-from matcha.utils.ASR.checkpoint import ASRCheckpointError, read_checkpoint
 
 _ALLOWED = {
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -85,7 +85,7 @@ def convert_checkpoint(source: str | Path, target: str | Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m matcha.utils.ASR.convert", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m aligner.asrcnn.convert", description=__doc__)
     parser.add_argument("source", type=Path, help="checkpoint that needs pickle (dict with 'model')")
     parser.add_argument("target", type=Path, help="weights-only copy to write")
     args = parser.parse_args(argv)

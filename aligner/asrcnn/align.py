@@ -41,20 +41,12 @@ import torch
 
 from aligner.align.methods import Alignment, AlignmentError, batched_mas
 from aligner.align.timing import durations_from_intervals, frame_seconds
-from aligner.text import BLANK_ID, UnknownSymbolError, symbols
-from matcha.utils.ASR.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
-from matcha.utils.ASR.models import ASRCNN
+from aligner.asrcnn.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
+from aligner.asrcnn.models import ASRCNN
+from aligner.text import BLANK_ID, check_token_ids
 
 STYLETTS2_PAD_SAMPLES = 5000
 ATTENTION_ROWS = ("styletts2", "predicting")
-
-
-def check_token_ids(token_ids: list[int], n_token: int) -> None:
-    """Raise ``UnknownSymbolError`` naming the first symbol whose id the model's ``n_token`` does not cover."""
-    bad = next((i for i in token_ids if not 0 <= i < n_token), None)
-    if bad is not None:
-        name = f"{symbols[bad]!r} (U+{ord(symbols[bad][0]):04X})" if 0 <= bad < len(symbols) else "?"
-        raise UnknownSymbolError(f"unknown IPA symbol {name} for the ASR aligner: id {bad}, its n_token is {n_token}")
 
 
 def model_text(token_ids: list[int], add_blank: bool) -> list[int]:
@@ -136,7 +128,7 @@ def asrcnn_align(
     if attention_rows not in ATTENTION_ROWS:
         raise ValueError(f"attention_rows must be one of {ATTENTION_ROWS}, got {attention_rows!r}")
     for ids in token_ids:
-        check_token_ids(ids, model.n_token)
+        check_token_ids(ids, model.n_token, "the ASRCNN checkpoint")
     device = next(model.parameters()).device
     with one_cpu_thread(device):
         results: list[Alignment | AlignmentError] = [AlignmentError("not aligned")] * len(wavs)

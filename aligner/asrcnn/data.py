@@ -21,12 +21,18 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from aligner.asrcnn.mel import MIN_SAMPLES, N_MELS, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
 from aligner.audio import load_wav
+from aligner.corpus import read_metadata, wav_path
 from aligner.durations import save_npy
-from aligner.text import BLANK_ID, NON_PHONE_IDS, UnknownSymbolError, phonemes_to_ids, to_phonemes_multilingual
-from matcha.utils.ASR.align import check_token_ids
-from matcha.utils.ASR.mel import MIN_SAMPLES, N_MELS, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
-from matcha.utils.precompute_corpus import read_metadata, wav_path
+from aligner.text import (
+    BLANK_ID,
+    NON_PHONE_IDS,
+    UnknownSymbolError,
+    check_token_ids,
+    phonemes_to_ids,
+    to_phonemes_multilingual,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ def prepare_examples(corpus: str | Path, n_token: int) -> tuple[list[Example], l
     for utterance, ipa in zip(utterances, ipas, strict=True):
         try:
             ids = phonemes_to_ids(ipa, utterance.text)
-            check_token_ids(ids, n_token)
+            check_token_ids(ids, n_token, "the ASRCNN config")
         except UnknownSymbolError as error:
             raise UnknownSymbolError(f"utterance {utterance.rel_path}: {error}") from None
         path = wav_path(corpus, utterance.rel_path)
