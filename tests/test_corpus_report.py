@@ -33,7 +33,7 @@ def test_report_of_a_corpus_with_a_bad_text_and_a_bad_line(corpus, checkpoint, t
     text = corpus_report(corpus, corpus / "durations", tmp_path / "report", pictures=4)
     assert f"{len(lines) - 2} utterances aligned, 2 skipped" in text
     assert "| text espeak reads as several sentences | 1 |" in text and f"`{rel_paths(corpus)[BAD]}`" in text
-    assert "| malformed metadata line | 1 |" in text
+    assert "| malformed filelist line | 1 |" in text
     pictures = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert len(pictures) == 4 and all(f"]({name})" in text for name in pictures)
     assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8") == text

@@ -106,3 +106,11 @@ def test_the_entry_command_refuses_to_replace_another_file(fork_run, tmp_path):
     result = subprocess.run([sys.executable, "-m", "aligner.matcha_fork"], cwd=fork, capture_output=True, text=True)
     assert result.returncode == 2 and "not replaced" in result.stderr
     assert (fork / "matcha/utils/extract_durations.py").read_text() == "# the fork's own\n"
+
+
+def test_the_corpus_report_reads_the_forks_tokens(fork_run, tmp_path):
+    report = tmp_path / "report"
+    run(fork_run["fork"], "-m", "aligner.evaluate.corpus_report", "--corpus", f"data/{CORPUS_NAME}",
+        "--out", str(report), "--pictures", "1")  # fmt: skip
+    text = (report / "report.md").read_text(encoding="utf-8")
+    assert "12 utterances aligned, 0 skipped" in text

@@ -26,7 +26,8 @@ from aligner.align.timing import frame_seconds
 from aligner.corpus import mel_path, read_metadata
 from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
-from aligner.text import is_phone_symbol, to_phonemes
+from aligner.text import is_phone_symbol
+from aligner.text.frontend import resolve_frontend
 from aligner.train.acoustic import select
 
 # The cause of a failed summary row, from its message: the first pattern found names it.
@@ -37,7 +38,8 @@ CAUSES = (
     ("unknown language", "unknown language"),
     ("silent", "silent audio"),
     ("too short for its tokens", "audio too short for its tokens"),
-    ("metadata.csv", "malformed metadata line"),
+    (".csv:", "malformed filelist line"),  # a filelist line's errors name it: train.csv:12: ...
+    ("symbol table lacks", "symbol the Matcha's table lacks"),
 )
 LEAST_CONFIDENT = 10
 
@@ -72,8 +74,13 @@ def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
     }
 
 
-def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 6) -> str:
-    """Write ``out/report.md`` and the pictures (module doc); returns the report's text."""
+def corpus_report(
+    corpus: Path, durations_dir: Path, out: Path, pictures: int = 6, text_frontend: str | None = None
+) -> str:
+    """Write ``out/report.md`` and the pictures (module doc); returns the report's text. Tokens come from
+    the front end ``text_frontend`` names (``aligner.text.frontend``: by default the installed Matcha's),
+    as extraction's did."""
+    frontend = resolve_frontend(text_frontend)
     rows = read_summary(durations_dir / SUMMARY_NAME)
     aligned = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
@@ -82,7 +89,7 @@ def corpus_report(corpus: Path, durations_dir: Path, out: Path, pictures: int = 
     totals: Counter[str] = Counter()
     for row in aligned:
         utterance = utterances[row["rel_path"]]
-        ipa = to_phonemes(utterance.text, utterance.language)
+        ipa = frontend.tokens(utterance.text, utterance.language)
         durations = load_durations(durations_dir / f"{row['rel_path']}.pt").numpy()
         alignments[row["rel_path"]] = (ipa, durations)
         totals.update(token_figures(ipa, durations))
@@ -155,13 +162,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (metadata.csv, mels/)")
+    parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (*.csv filelists, mels/)")
     parser.add_argument("--durations", type=Path, help="durations folder (default: CORPUS/durations)")
+    parser.add_argument(
+        "--text-frontend", help="module:function or 'builtin', as given to the extraction (default: the same rule)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="report folder to write")
     parser.add_argument("--pictures", type=int, default=6, help="utterances to draw (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
-        text = corpus_report(args.corpus, args.durations or args.corpus / "durations", args.out, args.pictures)
+        durations = args.durations or args.corpus / "durations"
+        text = corpus_report(args.corpus, durations, args.out, args.pictures, args.text_frontend)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
