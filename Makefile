@@ -45,6 +45,9 @@ demo: $(ALIGNER)/model.safetensors $(ASR)/epoch_00006.pth
 		--durations $(DEMO)/durations $(REPORT)/ctc_mel $(REPORT)/asrcnn $(REPORT)/forced_align \
 		--names wav2vec2 ctc_mel asrcnn forced_align --report $(REPORT)/comparison
 	@echo "durations: $(DEMO)/durations  TextGrids: $(DEMO)/textgrids  report and pictures: $(REPORT)/comparison"
+	$(PY) -m aligner.review --corpus $(DEMO) \
+		--durations $(DEMO)/durations $(REPORT)/ctc_mel $(REPORT)/asrcnn $(REPORT)/forced_align \
+		--names wav2vec2 ctc_mel asrcnn forced_align --out $(REPORT)/review
 
 # make real: a human voice. Debian's asterisk-core-sounds-en (568 prompts of one professional speaker, 8 kHz,
 # CC-BY-SA-3.0; needs apt-get and dpkg-deb, or the two .deb files copied into $(REAL)/debs) -> a 24 kHz corpus
@@ -67,6 +70,7 @@ real: $(REAL_ALIGNER)/model.safetensors
 		|| test $$? -eq 1  # exit 1: some utterances skipped, named in the report
 	$(PY) -m aligner.evaluate.corpus_report --corpus $(REAL) --out $(REAL_REPORT)
 	@echo "durations: $(REAL)/durations  TextGrids: $(REAL)/textgrids  report and pictures: $(REAL_REPORT)"
+	$(PY) -m aligner.review --corpus $(REAL) --durations $(REAL)/durations --out $(REAL_REPORT)/review
 
 # make matcha-check: upstream Matcha-TTS (matcha-tts 0.0.7.2, from PyPI) and this project in one venv
 # (.venv-matcha): both import, upstream's text_to_sequence gives every duration file's length, upstream's
@@ -103,7 +107,16 @@ bench: setup
 		--aligner forced_align=$(REPORT)/forced_align --aligner asrcnn=$(REPORT)/asrcnn --json $(BENCH)/accuracy.json
 	$(PY) benchmarks/report.py --results $(BENCH)
 
-test: setup
+# Debian's chromium, which tests/test_review.py drives through Playwright: installed only where it is missing
+# (apt-get as root, else through sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+.PHONY: browser
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for tests/test_review.py"; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: setup browser
 	$(PY) -m pytest
 
 lint: setup

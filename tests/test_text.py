@@ -200,3 +200,21 @@ def test_a_voice_reads_its_own_script_and_latin():
     assert voice_scripts("ja") == ("Hani", "Hira", "Kana", "Latn")
     assert T.to_phonemes("Привет, John", "ru") == "prʲivʲˈet, dʒˈɒn"
     assert foreign_letters("naïve Ærø façade", "en-us") == []
+
+
+def test_the_voice_list_is_read_once_not_per_text(monkeypatch):
+    """phonemizer loads a new espeak instance for every voice listing and never frees it (1.3 MB each):
+    reading it per text grew extraction's memory with the corpus."""
+    from phonemizer.backend import EspeakBackend
+
+    from aligner.text import phonemize
+
+    calls = []
+    listing = EspeakBackend.supported_languages
+    monkeypatch.setattr(EspeakBackend, "supported_languages", lambda: calls.append(1) or listing())
+    phonemize.supported_languages.cache_clear()
+    T.to_phonemes("one", "en-us")
+    first = len(calls)
+    for text in ("two", "three", "four", "five"):
+        T.to_phonemes(text, "en-us")
+    assert first >= 1 and len(calls) == first

@@ -76,8 +76,10 @@ class PhonemizationError(ValueError):
     gives the cause and what to change in the text."""
 
 
+@functools.cache
 def supported_languages() -> dict[str, str]:
-    """espeak-ng voice codes accepted by ``to_phonemes`` -> voice names (aliases not included)."""
+    """espeak-ng voice codes accepted by ``to_phonemes`` -> voice names (aliases not included). Read once:
+    phonemizer loads a new espeak library instance for every listing (about 1.3 MB each, never freed)."""
     return EspeakBackend.supported_languages()
 
 
