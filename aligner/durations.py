@@ -116,3 +116,16 @@ def load_durations(path: str | Path) -> torch.Tensor:
     if not isinstance(tensor, torch.Tensor) or tensor.dim() != 1 or tensor.dtype != torch.int64:
         raise DurationError(f"{path}: not an int64 1-D duration tensor")
     return tensor
+
+
+def read_duration_file(path: str | Path) -> torch.Tensor:
+    """A duration file of either format the extraction writes: ``.pt`` (``load_durations``) or ``.npy``
+    (``np.load``, no pickles; where Matcha's loaders read them). ``DurationError`` when it holds no 1-D
+    integer vector."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        return load_durations(path)
+    array = np.load(path, allow_pickle=False)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise DurationError(f"{path}: not a 1-D integer duration vector")
+    return torch.from_numpy(array.astype(np.int64))

@@ -90,7 +90,7 @@ def test_bad_audio_is_counted_and_the_exit_status_says_so(corpus, checkpoint, ca
 
 def test_missing_checkpoint_says_how_to_train_one(corpus, tmp_path, capsys):
     assert run(corpus, tmp_path / "nothing-here") == 2
-    assert "accelerate launch aligner/train.py configs/aligner/tiny.yaml" in capsys.readouterr().err
+    assert "python -m aligner.train /path/to/matcha-aligner/configs/aligner/tiny.yaml" in capsys.readouterr().err
 
 
 def test_checkpoint_without_acoustic_stage_says_how_to_fit_one(corpus, checkpoint, tmp_path, capsys):

@@ -114,3 +114,17 @@ def test_the_corpus_report_reads_the_forks_tokens(fork_run, tmp_path):
         "--out", str(report), "--pictures", "1")  # fmt: skip
     text = (report / "report.md").read_text(encoding="utf-8")
     assert "12 utterances aligned, 0 skipped" in text
+
+
+def test_the_review_page_reads_the_npy_files_a_fork_loads(fork_run, tmp_path):
+    npy_only = tmp_path / "durations"
+    for path in (fork_run["corpus"] / "durations").rglob("*.npy"):
+        target = npy_only / path.relative_to(fork_run["corpus"] / "durations")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    page = tmp_path / "page"
+    run(fork_run["fork"], "-m", "aligner.review", "--corpus", f"data/{CORPUS_NAME}", "--durations", str(npy_only),
+        "--out", str(page), "--quiet")  # fmt: skip
+    index = (page / "data" / "index.js").read_text(encoding="utf-8")
+    rows = json.loads(index[index.index("{") : index.rindex("}") + 1])["rows"]
+    assert len(rows) == 12 and {row[4] for row in rows} == {"ok"}, [row[4:6] for row in rows]

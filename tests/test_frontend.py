@@ -48,3 +48,13 @@ def test_a_forks_matcha_text_is_found_from_its_root_and_gives_its_own_tokens(tmp
     assert name.startswith("matcha.text.to_phonemes") and str(fork) in name
     # the fork keeps case ("I" unstressed), turns the dash into a comma, keeps "Dr." and adds a final "."
     assert tokens == "aɪ θˈɪŋk sˈoʊ, dˈɑːktɚ. smˈɪθ."
+
+
+def test_tokens_that_keep_only_the_first_of_espeaks_sentences_fail_naming_the_cause():
+    """A front end that keeps phonemizer's first piece, as a fork's may: "3.5 kg" cuts the text short."""
+    from aligner.text.phonemize import sentence_pieces
+
+    first_piece = TextFrontend("first-piece", lambda text, language: sentence_pieces(text, language)[0])
+    with pytest.raises(PhonemizationError, match=r"keep only part of them.*write the numbers as words"):
+        first_piece.tokens("I bought 3.5 kg of apples for 12 dollars.", "en-us")
+    assert first_piece.tokens("I bought apples for twelve dollars.", "en-us").endswith("dˈɑːlɚz.")

@@ -225,15 +225,17 @@ def check_symbols(jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner) -> 
 
 
 def warn_other_frontend(aligner: Wav2Vec2Aligner | ASRCNNAligner, frontend: TextFrontend) -> None:
-    """Say so when the Wav2Vec2 checkpoint learnt the tokens of another front end than this run's."""
+    """Say so when the Wav2Vec2 checkpoint learnt the tokens of another kind of front end than this run's
+    (the kind: the name without the folder it was imported from, so a moved or cloned fork is the same)."""
     if not isinstance(aligner, Wav2Vec2Aligner):
         return
     trained = getattr(aligner.model.config, "text_frontend", None)
-    if trained and trained != frontend.name:
+    if trained and trained.split(" (")[0] != frontend.name.split(" (")[0]:
         print(
-            f"warning: the checkpoint learnt the tokens of the text front end {trained!r}, this run uses "
-            f"{frontend.name!r}; where they differ its scores are weaker: train it where this Matcha is importable "
-            "(from a fork's root: python -m aligner.train CONFIG --corpus C)",
+            f"warning: the checkpoint learnt the tokens of the text front end {trained!r}; this run uses "
+            f"{frontend.name!r}, and its duration files have one entry per token of that one: if your Matcha reads "
+            "its texts with the other, they will not fit it. Run from your Matcha fork's root (where `import "
+            "matcha.text` finds its front end), or give --text-frontend",
             file=sys.stderr,
         )
 

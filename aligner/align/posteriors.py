@@ -13,7 +13,10 @@ from aligner.text import symbol_to_id, symbols
 
 DEFAULT_CHECKPOINT = "outputs/aligner/tiny"
 WINDOWS_PER_PASS = 8  # windows of one long utterance per forward pass: faster than one by one, bounded memory
-TRAIN_HINT = "train one with:  accelerate launch aligner/train.py configs/aligner/tiny.yaml  (see README, Training)"
+TRAIN_HINT = (
+    "train one with:  python -m aligner.train /path/to/matcha-aligner/configs/aligner/tiny.yaml --corpus CORPUS "
+    "(README: Train an aligner)"
+)
 
 
 class CheckpointError(ValueError):

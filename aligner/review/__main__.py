@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         "--durations",
         nargs="+",
         type=Path,
-        help="duration folders, a pair of tiers each; the first gives the index's figures (default: CORPUS/durations)",
+        help="duration folders ({rel_path}.pt, or .npy as --format npy writes), a pair of tiers each; the first "
+        "gives the index's figures (default: CORPUS/durations)",
     )
     parser.add_argument(
         "--names", nargs="+", help="the tiers' names, one per --durations folder (default: folder names)"

@@ -44,8 +44,11 @@ class Folder:
     summary: dict[str, dict]
 
     def durations(self, rel_path: str) -> Path:
-        """``{path}/{rel_path}.pt``, where extraction writes an utterance's durations."""
-        return self.path / f"{rel_path}.pt"
+        """``{path}/{rel_path}.pt``, where extraction writes an utterance's durations, or ``.npy`` (``--format
+        npy``) where only that one is there."""
+        pt = self.path / f"{rel_path}.pt"
+        npy = pt.with_suffix(".npy")
+        return npy if npy.is_file() and not pt.is_file() else pt
 
 
 @dataclass

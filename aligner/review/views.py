@@ -24,7 +24,7 @@ from aligner.align.marks import MARKS_AFTER, MARKS_BEFORE
 from aligner.align.textgrid import tiers
 from aligner.audio import AudioError, load_wav, mel_spectrogram
 from aligner.corpus import Corpus
-from aligner.durations import DurationError, load_durations, validate_durations
+from aligner.durations import DurationError, read_duration_file, validate_durations
 from aligner.review.rows import Folder, Row
 from aligner.review.spectrogram import PEAKS_PER_SECOND, spectrogram_png, waveform_peaks
 from aligner.text import PhonemizationError, is_phone_symbol
@@ -85,7 +85,7 @@ def durations_tier(folder: Folder, rel_path: str, ipa: str | None, n_frames: int
         said = f": {summary['message']}" if summary and summary["status"] != "ok" else ""
         return tier | {"error": f"no duration file {path}{said}", "cause": "missing"}
     try:
-        durations = load_durations(path).numpy()
+        durations = read_duration_file(path).numpy()
     except Exception as error:  # noqa: BLE001 - any unreadable file is one row's cause, never a broken page
         return tier | {"error": f"cannot read {path} ({error})", "cause": UNREADABLE_DURATIONS}
     if ipa is None:

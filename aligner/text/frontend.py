@@ -27,11 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aligner.text.phonemize import PhonemizationError
+from aligner.text.phonemize import PhonemizationError, UnknownLanguageError, sentence_pieces
 from aligner.text.phonemize import to_phonemes as builtin_to_phonemes
+from aligner.text.symbols import is_phone_symbol
 
 BUILTIN = "builtin"
 UPSTREAM_CLEANERS = ["english_cleaners2"]
+KEPT_SHARE = 0.8  # tokens holding fewer of espeak's phones than this have lost words of the text
 
 
 class FrontendError(ValueError):
@@ -70,6 +72,8 @@ class TextFrontend:
             raise PhonemizationError(f"the {self.name} front end failed: {error!r}") from error
         if not isinstance(tokens, str):
             raise PhonemizationError(f"the {self.name} front end gave {type(tokens).__name__}, not a string")
+        if self.name != BUILTIN and (cut := cut_short(tokens, text, language)):
+            raise PhonemizationError(f"the {self.name} front end gives {tokens!r}: {cut}")
         if self.table is not None and (unknown := [c for c in dict.fromkeys(tokens) if c not in self.table]):
             names = ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in unknown)
             raise PhonemizationError(
@@ -87,6 +91,27 @@ class TextFrontend:
             except PhonemizationError as error:
                 result.append(error)
         return result
+
+
+def cut_short(tokens: str, text: str, language: str) -> str | None:
+    """Why ``tokens`` miss part of ``text``, or None: espeak-ng reads the text as several sentences (a number
+    with punctuation inside, "3.5 kg.") and the tokens hold fewer than ``KEPT_SHARE`` of their phones, as when a
+    front end keeps only the first of phonemizer's pieces; the audio then speaks words no token stands for.
+    None too for a language espeak does not know (nothing to compare with)."""
+    try:
+        pieces = sentence_pieces(text, language)
+    except (UnknownLanguageError, RuntimeError):
+        return None
+    if len(pieces) < 2:
+        return None
+    spoken = sum(is_phone_symbol(c) for piece in pieces for c in piece)
+    if sum(is_phone_symbol(c) for c in tokens) >= KEPT_SHARE * spoken:
+        return None
+    hint = "write the numbers as words" if any(c.isdigit() for c in text) else "split or reword the sentence"
+    return (
+        f"espeak-ng reads the text as {len(pieces)} sentences ({' | '.join(pieces)}) and these tokens keep only "
+        f"part of them: the audio would speak words no token stands for; {hint}"
+    )
 
 
 def builtin_frontend() -> TextFrontend:

@@ -183,11 +183,9 @@ def to_phonemes(text: str, language: str) -> str:
             "into phones that are not in the audio. Transliterate or remove them, or give the utterance its own "
             "language"
         )
-    prepared = _preprocess(text, backend.language)
-    if not prepared.strip():  # phonemizer silently drops empty lines
+    pieces = sentence_pieces(text, language)
+    if not pieces:
         return ""
-    with _lock:  # one espeak instance per voice: serialise calls into it
-        pieces = backend.phonemize([prepared], strip=True, njobs=1)
     if len(pieces) != 1:
         hint = "write the numbers as words" if any(c.isdigit() for c in text) else "split or reword the sentence"
         raise PhonemizationError(
@@ -195,6 +193,18 @@ def to_phonemes(text: str, language: str) -> str:
             f"matched to it one to one; {hint}"
         )
     return _postprocess(pieces[0])
+
+
+def sentence_pieces(text: str, language: str) -> list[str]:
+    """What espeak-ng gives for ``text`` with the built-in settings: one phoneme string per sentence it reads
+    (numbers with punctuation inside can make several of one text), [] for a text without words.
+    ``UnknownLanguageError`` for an unknown language."""
+    backend = get_backend(language)
+    prepared = _preprocess(unicodedata.normalize("NFC", text), backend.language)
+    if not prepared.strip():  # phonemizer silently drops empty lines
+        return []
+    with _lock:  # one espeak instance per voice: serialise calls into it
+        return backend.phonemize([prepared], strip=True, njobs=1)
 
 
 def to_phonemes_batch(texts: list[str], language: str) -> list[str | PhonemizationError]:

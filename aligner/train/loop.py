@@ -35,7 +35,9 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2ForCTC, get_scheduler
 
+from aligner.corpus import CorpusError
 from aligner.processes import cpu_only_processes, process_state
+from aligner.text.frontend import FrontendError
 from aligner.train.acoustic import fit_acoustic_stage
 from aligner.train.config import parse_config, to_dict
 from aligner.train.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
@@ -295,7 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     use_mask = bool(extractor.return_attention_mask)
 
     with accelerator.main_process_first():
-        data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride)
+        try:
+            data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride)
+        except (CorpusError, FrontendError) as error:
+            logger.error("%s", error)
+            return 2
     logger.info("text front end: %s", data.frontend)
     logger.info("data (%s%s):\n%s", data.path, ", from cache" if data.from_cache else "", data.report.summary())
     model.config.text_frontend = data.frontend
