@@ -44,13 +44,14 @@ class MetadataError(ValueError):
     """A filelist line that does not follow the corpus format.
 
     ``line``: its line number (None for the file as a whole); ``rel_path``: the line's rel_path when
-    it is usable (valid and not a repeat), else None.
+    it is usable (valid and not a repeat), else None; ``filelist``: the name of its file (set by ``Corpus.read``).
     """
 
     def __init__(self, message: str, line: int | None = None, rel_path: str | None = None) -> None:
         super().__init__(message)
         self.line = line
         self.rel_path = rel_path
+        self.filelist = "metadata.csv"
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Corpus:
                 try:
                     utterance = self._read_line(raw, path, number, seen)
                 except MetadataError as error:
+                    error.filelist = path.name
                     if problems is None:
                         raise
                     problems.append(error)

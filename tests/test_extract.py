@@ -222,3 +222,13 @@ def test_a_data_yaml_with_hop_128_and_center_true_mels_of_100_bands(corpus, chec
         ids, _ = text_to_sequence(utterance.text, utterance.language)
         assert len(durations) == len(ids) and durations.min() >= 1
         assert durations.sum() == np.load(mels / f"{utterance.rel_path}.npy").shape[1]
+
+
+def test_bad_lines_of_two_filelists_are_two_failed_rows_keyed_by_file_and_line(corpus, checkpoint, capsys):
+    (corpus / "validate.csv").write_text("a line with no fields\n", encoding="utf-8")
+    (corpus / "speakers.csv").write_text("speaker,name\n", encoding="utf-8")
+    assert run(corpus, checkpoint) == 1
+    with open(corpus / "durations" / "alignment_summary.csv", newline="", encoding="utf-8") as handle:
+        failed = {row["rel_path"]: row["message"] for row in csv.DictReader(handle) if row["status"] == "failed"}
+    assert set(failed) == {"validate.csv:1", "speakers.csv:1"}
+    assert all("expected 4 fields" in message for message in failed.values())

@@ -28,7 +28,7 @@ the acoustic stage --method acoustic needs.
 Skips and counts an utterance, naming it and the cause (a failed row of alignment_summary.csv, listed at
 the end; exit status 1), writing nothing for it: a filelist line that breaks the format (wrong field
 count, bad rel_path, speaker id not an integer, not UTF-8, repeated rel_path, empty text; its rel_path
-column is metadata.csv:LINE where the line has no usable rel_path), a language the front end does not
+column is FILELIST.csv:LINE where the line has no usable rel_path), a language the front end does not
 know, a text the front end fails on or whose tokens its own symbol table lacks, a text without phonemes,
 a mel that is not 2-D or holds NaN/inf, a wav that is unreadable, truncated, not mono or not 24 kHz, a
 mel whose frame count is neither floor(samples / hop) nor samples // hop + 1, silent audio, audio too

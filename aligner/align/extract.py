@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import re
 import sys
 import tempfile
 import time
@@ -64,7 +65,8 @@ SUMMARY_FIELDS = (
     "longest_symbol",
     "message",
 )
-METADATA_KEY = "metadata.csv:"  # summary key of a filelist line without a usable rel_path, + line number
+# Summary key of a filelist line without a usable rel_path: its file's name and line number (metadata.csv:12)
+LINE_KEY = re.compile(r".+\.csv:\d+")
 FORMATS = ("pt", "npy", "upstream-npy")
 MEL_HINT = (
     "compute the corpus's mels with your Matcha's own script (a fork's precompute_corpus), or, without a Matcha, "
@@ -116,13 +118,13 @@ def output_path(corpus: Corpus, rel_path: str, fmt: str, out_dir: Path | None) -
 
 
 def failed_row(key: str, message: str, tokens: int | str = "", frames: int | str = "") -> dict:
-    """A failed line of alignment_summary.csv (``key``: a rel_path, or ``metadata.csv:LINE``)."""
+    """A failed line of alignment_summary.csv (``key``: a rel_path, or ``FILELIST.csv:LINE``, e.g. train.csv:12)."""
     return {"rel_path": key, "status": "failed", "tokens": tokens, "frames": frames, "message": message}
 
 
 def metadata_row(error: MetadataError) -> dict:
     """The failed row of a metadata.csv line, keyed by its rel_path where usable."""
-    return failed_row(error.rel_path or f"{METADATA_KEY}{error.line}", str(error))
+    return failed_row(error.rel_path or f"{error.filelist}:{error.line}", str(error))
 
 
 def mel_frames(path: Path) -> int:
@@ -393,7 +395,7 @@ def merge_summary(path: Path, parts: list[Path]) -> list[dict]:
     """Fold journals into the summary ``path`` and delete them; rows of earlier runs are kept unless
     redone, except those of metadata.csv lines, which every run reports afresh."""
     earlier = read_rows(path) if path.exists() else []
-    rows = {row["rel_path"]: row for row in earlier if not row["rel_path"].startswith(METADATA_KEY)}
+    rows = {row["rel_path"]: row for row in earlier if not LINE_KEY.fullmatch(row["rel_path"])}
     for part in parts:
         rows.update({row["rel_path"]: row for row in read_rows(part)})
     write_summary(path, [rows[key] for key in sorted(rows)])

@@ -1,7 +1,7 @@
 """The rows of the review page's index: one per utterance of the corpus, with its status and cause.
 
 Every line of every filelist is a row, and so is every failed row of the first duration folder's
-alignment_summary.csv that no filelist line gives (a malformed line, keyed ``metadata.csv:LINE``). A row's
+alignment_summary.csv that no filelist line gives (a malformed line, keyed ``FILELIST.csv:LINE``). A row's
 status, from what the files say before any of them is read:
 
 - ``failed``: the extraction skipped it (its summary row; the cause is named by
@@ -120,7 +120,7 @@ def index_rows(corpus: Corpus, folder: Folder) -> list[Row]:
     rows = [filelist_row(utterance, corpus, folder) for utterance in corpus.read(problems)]
     keys = {row.rel_path for row in rows}
     for problem in problems:
-        failed = metadata_row(problem)  # keyed as extraction keys it: its rel_path, else metadata.csv:LINE
+        failed = metadata_row(problem)  # keyed as extraction keys it: its rel_path, else FILELIST.csv:LINE
         if failed["rel_path"] not in keys:
             keys.add(failed["rel_path"])
             rows.append(Row(failed["rel_path"], "", "", "", "failed", MALFORMED, failed["message"]))
