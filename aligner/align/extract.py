@@ -331,7 +331,9 @@ def make_aligner(
     return Wav2Vec2Aligner(checkpoint, device, args.method, args.offset_ms, args.annotation_marks, hop_length)
 
 
-def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, journal: Journal) -> None:
+def record_result(
+    job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, corpus: Corpus, journal: Journal
+) -> None:
     """Journal one alignment, then write its files; a failure is only journaled.
 
     The row goes first: a run killed between the two has no file for it, so a rerun redoes it.
@@ -346,8 +348,8 @@ def record_result(job: Job, result: Alignment | AlignmentError, args: argparse.N
         return
     journal.add(summary_row(job, result))
     if args.textgrid:
-        grid = args.corpus / "textgrids" / f"{job.rel_path}.TextGrid"
-        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds(args.hop_length), job.centred)
+        grid = corpus.root / "textgrids" / f"{job.rel_path}.TextGrid"
+        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds(corpus.hop_length), job.centred)
     save_output(job, durations, args.format)
 
 
@@ -355,6 +357,7 @@ def run_jobs(
     jobs: list[Job],
     aligner: Wav2Vec2Aligner | ASRCNNAligner,
     args: argparse.Namespace,
+    corpus: Corpus,
     journal: Journal,
     show_progress: bool,
 ) -> StageTimer:
@@ -377,7 +380,7 @@ def run_jobs(
             results = aligner.align(audios, ids, frames, centred)
             start = timer.add("align", start)
             for job, result in zip(batch, results, strict=True):
-                record_result(job, result, args, journal)
+                record_result(job, result, args, corpus, journal)
             timer.add("write", start)
         bar.update(len(chunk))
     bar.close()
@@ -487,7 +490,6 @@ def run(args: argparse.Namespace) -> int:
     except (ExtractionError, CorpusError, MetadataError, CheckpointError, ASRCheckpointError, FrontendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.corpus, args.hop_length = corpus.root, corpus.hop_length
     if state.is_main_process:
         recover(out_dir, folders)
     state.wait_for_everyone()
@@ -497,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
     with Journal(part_path(out_dir, state.process_index)) as journal:
         for row in plan.failed if state.is_main_process else []:
             journal.add(row)
-        timer = run_jobs(mine, aligner, args, journal, state.is_main_process)
+        timer = run_jobs(mine, aligner, args, corpus, journal, state.is_main_process)
     state.wait_for_everyone()
     if not state.is_main_process:
         return 0
