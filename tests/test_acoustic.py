@@ -131,7 +131,7 @@ def test_viterbi_training_sets_the_ctc_offset_from_the_corpus_itself():
         }
         tokens = [BLANK_ID, A, BLANK_ID, B, BLANK_ID, A, BLANK_ID, B, BLANK_ID]
         ctc = spiked_log_probs(n_ctc, spikes)[:, tokens].T
-        items.append(TrainingUtterance("abab", tokens, clean_features(layout, generator), ctc))
+        items.append(TrainingUtterance(f"u{len(items)}", "abab", tokens, clean_features(layout, generator), ctc))
     model, offset, history = viterbi_training(items, rounds=3, min_change=0.0, ctc_weight=3.0)
     assert offset == pytest.approx(NOMINAL_OFFSET_SECONDS - lag, abs=CTC_FRAME_SECONDS / 4)
     assert history[0]["offset_ms"] == pytest.approx(1000 * offset, abs=0.01)

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.linalg
 import torch
 from safetensors.torch import load_file, save_file
 from torchaudio.functional import compute_deltas
 
-from aligner.audio import HOP_LENGTH, mel_spectrogram
+from aligner.align.context import ContextTree, token_contexts
+from aligner.audio import HOP_LENGTH, N_MELS, mel_spectrogram
 from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
 MODEL_FILE = "acoustic_model.safetensors"
@@ -42,6 +44,9 @@ MIN_PAUSE_FRAMES = 3  # a run of non-phone tokens shorter than this is a junctio
 VARIANCE_FLOOR = 0.05  # share of the pooled variance a class variance may not go below
 MIN_CLASS_FRAMES = 20  # a class seen on fewer frames keeps the pooled variance
 BLANK_TIE_BREAK = 1e-3  # per frame: pause frames go to space/punctuation tokens before their blanks
+STATIC_DIMS = N_MELS + SHORT_N_MELS  # the log-mel part of the features, before the deltas
+SPLICE = 4  # frames on each side spliced for the LDA
+LDA_DIMS = 40
 
 
 def acoustic_features(
@@ -71,6 +76,53 @@ def acoustic_features(
     second = compute_deltas(first[None], win_length=5)[0]
     features = torch.cat([spectra, first, second]).T
     return (features - features.mean(0)) / (features.std(0, unbiased=False) + 1e-5)
+
+
+def spliced(features: torch.Tensor) -> torch.Tensor:
+    """The static log-mel part of ``features`` [frames, 360] with ``SPLICE`` frames on each side (edges
+    repeated): [frames, 120 * (2 * SPLICE + 1)]."""
+    n = features.shape[0]
+    window = (torch.arange(n)[:, None] + torch.arange(-SPLICE, SPLICE + 1)[None]).clamp(0, n - 1)
+    return features[:, :STATIC_DIMS][window].reshape(n, -1)
+
+
+def project(features: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
+    """LDA features [frames, LDA_DIMS] of an utterance's ``features`` [frames, 360]: its spliced frames times
+    ``projection`` [spliced dims, LDA_DIMS], normalised per utterance (zero mean, unit variance)."""
+    projected = spliced(features) @ projection.to(features)
+    return (projected - projected.mean(0)) / (projected.std(0, unbiased=False) + 1e-5)
+
+
+class ScatterStats:
+    """Class counts, class sums and the total scatter of spliced frames, in float64: what an LDA needs."""
+
+    def __init__(self, dim: int, n_classes: int) -> None:
+        self.counts = torch.zeros(n_classes, dtype=torch.float64)
+        self.sums = torch.zeros(n_classes, dim, dtype=torch.float64)
+        self.scatter = torch.zeros(dim, dim, dtype=torch.float64)
+
+    def add(self, frames: torch.Tensor, labels: torch.Tensor) -> None:
+        """Add frames [frames, dim] with their class labels [frames] (-1: skipped)."""
+        keep = labels >= 0
+        x, labels = frames[keep].double(), labels[keep]
+        self.counts.index_add_(0, labels, torch.ones(len(labels), dtype=torch.float64))
+        self.sums.index_add_(0, labels, x)
+        self.scatter += x.T @ x
+
+    def projection(self, dims: int) -> torch.Tensor:
+        """The LDA projection [dim, dims] (float32): the ``dims`` directions of largest between-class over
+        within-class variance, from the generalised symmetric eigenproblem S_b v = lambda S_w v
+        (scipy.linalg.eigh; Fisher's linear discriminant, as Kaldi's LDA over spliced frames). S_w gets a
+        ridge of 1e-6 of its mean diagonal so rank-deficient frames stay solvable."""
+        seen = self.counts > 0
+        total = self.counts.sum()
+        mean = self.sums.sum(0) / total
+        class_means = self.sums[seen] / self.counts[seen, None]
+        within = self.scatter - (class_means.T * self.counts[seen]) @ class_means
+        between = self.scatter - total * torch.outer(mean, mean) - within
+        ridge = 1e-6 * float(torch.diagonal(within).mean()) * np.eye(len(within))
+        _, vectors = scipy.linalg.eigh(between.numpy(), within.numpy() + ridge)
+        return torch.from_numpy(vectors[:, ::-1][:, :dims].copy()).float()
 
 
 def token_classes(token_ids: list[int]) -> torch.Tensor:
@@ -129,14 +181,36 @@ class GaussianStats:
 
 @dataclass
 class AcousticModel:
-    """One diagonal Gaussian per class: means and variances [C, D] (float32), training frames per class [C]."""
+    """Diagonal Gaussians: means and variances [G, D] (float32), training frames of each [G]. Without a
+    ``tree`` there is one per class (``token_classes``); with one, a phone token's Gaussian is the leaf of
+    its context (``aligner.align.context``)."""
 
     means: torch.Tensor
     variances: torch.Tensor
     counts: torch.Tensor
+    tree: ContextTree | None = None
+    projection: torch.Tensor | None = None
+
+    def features(self, features: torch.Tensor) -> torch.Tensor:
+        """What the Gaussians score: ``features`` [frames, 360] themselves, or their LDA projection
+        (``project``) when the model has one."""
+        return features if self.projection is None else project(features, self.projection)
+
+    def token_gaussians(self, token_ids: list[int]) -> torch.Tensor:
+        """The Gaussian of every token [tokens] (int64)."""
+        classes = token_classes(token_ids)
+        if self.tree is None:
+            return classes
+        contexts = token_contexts(token_ids)
+        return torch.tensor(
+            [c if c == PAUSE_CLASS else self.tree.gaussian_of(c, *contexts[k]) for k, c in enumerate(classes.tolist())],
+            dtype=torch.long,
+        )
 
     @classmethod
-    def from_stats(cls, stats: GaussianStats) -> AcousticModel:
+    def from_stats(
+        cls, stats: GaussianStats, tree: ContextTree | None = None, projection: torch.Tensor | None = None
+    ) -> AcousticModel:
         """Maximum-likelihood Gaussians. Variances are floored at ``VARIANCE_FLOOR`` of the pooled
         variance; a class seen on fewer than ``MIN_CLASS_FRAMES`` frames keeps the pooled variance, and
         one never seen the pooled mean too (it then scores every frame alike: the CTC scores decide)."""
@@ -151,7 +225,7 @@ class AcousticModel:
         rare = stats.counts < MIN_CLASS_FRAMES
         variances[rare] = pooled_var
         means[stats.counts == 0] = pooled_mean
-        return cls(means.float(), variances.float(), stats.counts.float())
+        return cls(means.float(), variances.float(), stats.counts.float(), tree, projection)
 
     def log_likelihoods(self, features: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Scores [tokens, frames]: log-density (without the constant) of every frame [frames, D]
@@ -166,6 +240,10 @@ class AcousticModel:
     def save(self, folder: str | Path) -> None:
         """Write ``folder/acoustic_model.safetensors``."""
         tensors = {"means": self.means, "variances": self.variances, "counts": self.counts}
+        if self.tree is not None:
+            tensors.update(self.tree.tensors())
+        if self.projection is not None:
+            tensors["projection"] = self.projection
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(Path(folder) / MODEL_FILE))
 
     @classmethod
@@ -175,7 +253,13 @@ class AcousticModel:
         if not path.is_file():
             raise FileNotFoundError(path)
         tensors = load_file(str(path))
-        return cls(tensors["means"], tensors["variances"], tensors["counts"])
+        return cls(
+            tensors["means"],
+            tensors["variances"],
+            tensors["counts"],
+            ContextTree.from_tensors(tensors),
+            tensors.get("projection"),
+        )
 
 
 def blank_tie_break(token_ids: list[int]) -> torch.Tensor:
@@ -195,6 +279,7 @@ class AcousticStage:
         """Score matrix [tokens, frames] for MAS: acoustic log-likelihoods of ``features`` [frames, D],
         plus ``ctc_weight`` times the CTC scores on the mel grid [tokens, frames], plus the blank tie-break."""
         acoustic = self.model.log_likelihoods(
-            features.to(ctc_scores.device), token_classes(token_ids).to(ctc_scores.device)
+            self.model.features(features).to(ctc_scores.device),
+            self.model.token_gaussians(token_ids).to(ctc_scores.device),
         )
         return acoustic + self.ctc_weight * ctc_scores + blank_tie_break(token_ids).to(ctc_scores.device)[:, None]

@@ -34,13 +34,22 @@ import torch
 from tqdm import tqdm
 
 from aligner.align.acoustic import (
+    LDA_DIMS,
+    N_CLASSES,
+    PAUSE_CLASS,
+    VARIANCE_FLOOR,
     AcousticModel,
     AcousticStage,
     GaussianStats,
+    ScatterStats,
     acoustic_features,
+    project,
+    spliced,
+    token_classes,
     training_labels,
 )
 from aligner.align.backends import CALIBRATION_FILE
+from aligner.align.context import PAUSE, grow_trees, token_contexts
 from aligner.align.marks import MODES as MARK_MODES
 from aligner.align.marks import MarkGroup
 from aligner.align.methods import annotation_groups, batched_mas
@@ -63,7 +72,7 @@ from aligner.text.frontend import BUILTIN, FrontendError, TextFrontend, resolve_
 from aligner.text.phonemize import unknown_languages
 from aligner.train.data import model_input
 
-CTC_WEIGHT = 3.0
+CTC_WEIGHT = 1 / 3  # on LDA_DIMS features (3.0 suited the 360 features)
 MAS_BATCH = 16
 FEW_UTTERANCES = 100
 
@@ -72,6 +81,7 @@ FEW_UTTERANCES = 100
 class TrainingUtterance:
     """What Viterbi training keeps of one utterance."""
 
+    rel_path: str
     ipa: str
     token_ids: list[int]
     features: torch.Tensor  # [mel frames, D]
@@ -128,7 +138,7 @@ def read_corpus(
             continue
         (log_probs,) = log_posteriors(model, extractor, [model_input(wav, SAMPLE_RATE, extractor)])
         ctc = score_matrix(log_probs, token_ids, pauses_as_blank).cpu()
-        kept.append(TrainingUtterance(ipa, token_ids, acoustic_features(wav, n_frames), ctc))
+        kept.append(TrainingUtterance(utterance.rel_path, ipa, token_ids, acoustic_features(wav, n_frames), ctc))
     if not kept:
         raise ValueError(f"{corpus.root}: no utterance to fit the acoustic model on")
     return kept
@@ -149,12 +159,70 @@ def search(matrices: list[torch.Tensor], groups: list[list[MarkGroup]] | None) -
     ]
 
 
-def fit(items: list[TrainingUtterance], durations: list[torch.Tensor]) -> AcousticModel:
-    """Gaussians re-estimated from the frames every alignment gives each class."""
-    stats = GaussianStats.empty(items[0].features.shape[1])
+@dataclass(frozen=True)
+class StageOptions:
+    """How the acoustic stage is grown (``python benchmarks/acoustic_variants.py`` measures each choice):
+    ``lda_dims`` LDA dimensions over spliced frames from round 2 on (0: the 360 features as they are);
+    ``context``: context-dependent Gaussians from round 2 on, their trees split while a split gains at least
+    ``min_gain`` per frame with ``min_frames`` frames on each side (``aligner.align.context``)."""
+
+    lda_dims: int = LDA_DIMS
+    context: bool = True
+    min_frames: int = 200
+    min_gain: float = 0.2
+
+
+def frame_labels(item: TrainingUtterance, durations: torch.Tensor, token_labels: torch.Tensor) -> torch.Tensor:
+    """Label of every frame [frames] under an alignment: its token's label [tokens] where
+    ``training_labels`` trains a phone, the pause class where it trains the pause, -1 elsewhere."""
+    labels = training_labels(item.token_ids, durations)
+    owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), durations)
+    return torch.where(labels > PAUSE_CLASS, token_labels[owner], labels)
+
+
+def fit_lda(items: list[TrainingUtterance], durations: list[torch.Tensor], dims: int) -> torch.Tensor:
+    """LDA projection [spliced dims, ``dims``] separating the token classes of an alignment."""
+    stats = ScatterStats(spliced(items[0].features[:1]).shape[1], N_CLASSES)
     for item, item_durations in zip(items, durations, strict=True):
-        stats.add(item.features, training_labels(item.token_ids, item_durations))
-    return AcousticModel.from_stats(stats)
+        stats.add(spliced(item.features), training_labels(item.token_ids, item_durations))
+    return stats.projection(dims)
+
+
+def fit(
+    items: list[TrainingUtterance],
+    features: list[torch.Tensor],
+    durations: list[torch.Tensor],
+    options: StageOptions | None,
+    projection: torch.Tensor | None,
+) -> AcousticModel:
+    """Gaussians re-estimated from the frames (``features``, one [frames, D] per item) an alignment gives
+    each class, or each context tied by trees grown from them (``options.context``)."""
+    if options is None or not options.context:
+        stats = GaussianStats.empty(features[0].shape[1])
+        for item, item_features, item_durations in zip(items, features, durations, strict=True):
+            stats.add(item_features, training_labels(item.token_ids, item_durations))
+        return AcousticModel.from_stats(stats, projection=projection)
+    keys: dict[tuple[int, int, int], int] = {(PAUSE_CLASS, PAUSE, PAUSE): 0}
+    stats_labels = []
+    for item, item_durations in zip(items, durations, strict=True):
+        token_keys = [
+            keys.setdefault((c, *context) if c != PAUSE_CLASS else (PAUSE_CLASS, PAUSE, PAUSE), len(keys))
+            for c, context in zip(token_classes(item.token_ids).tolist(), token_contexts(item.token_ids), strict=True)
+        ]
+        stats_labels.append(frame_labels(item, item_durations, torch.tensor(token_keys)))
+    stats = GaussianStats.empty(features[0].shape[1], len(keys))
+    for item_features, labels in zip(features, stats_labels, strict=True):
+        stats.add(item_features, labels)
+    total = stats.counts.sum()
+    floor = VARIANCE_FLOOR * (stats.squares.sum(0) / total - (stats.sums.sum(0) / total) ** 2)
+    tree, key_gaussian = grow_trees(
+        list(keys), stats.counts, stats.sums, stats.squares, floor, options.min_frames, options.min_gain
+    )
+    tied = GaussianStats.empty(stats.sums.shape[1], int(key_gaussian.max()) + 1)
+    tied.counts.index_add_(0, key_gaussian, stats.counts)
+    tied.sums.index_add_(0, key_gaussian, stats.sums)
+    tied.squares.index_add_(0, key_gaussian, stats.squares)
+    return AcousticModel.from_stats(tied, tree, projection)
 
 
 def junctions(item: TrainingUtterance, durations: torch.Tensor) -> np.ndarray:
@@ -177,18 +245,28 @@ def changed_share(before: list[torch.Tensor], after: list[torch.Tensor]) -> floa
 
 
 def viterbi_training(
-    items: list[TrainingUtterance], rounds: int, min_change: float, ctc_weight: float, marks: str = "one-frame"
+    items: list[TrainingUtterance],
+    rounds: int,
+    min_change: float,
+    ctc_weight: float,
+    marks: str = "one-frame",
+    options: StageOptions | None = None,
 ) -> tuple[AcousticModel, float, list[dict]]:
     """The acoustic model, the CTC frame offset (s) and one history row per round (see module doc);
-    ``marks``: how annotation marks are aligned (``aligner.align.marks``)."""
+    ``marks``: how annotation marks are aligned (``aligner.align.marks``); ``options``: what grows from
+    round 2 on (None: one Gaussian per class on the 360 features throughout)."""
     offset = NOMINAL_OFFSET_SECONDS
     groups = annotation_groups([item.token_ids for item in items], marks)
     durations = search([ctc_grid(item, offset) for item in items], groups)
     seed = durations
     history = []
-    model = None
+    model = projection = None
+    features = [item.features for item in items]
     for round_index in range(1, rounds + 1):
-        model = fit(items, durations)
+        if round_index == 2 and options is not None and options.lda_dims:
+            projection = fit_lda(items, durations, options.lda_dims)
+            features = [project(item.features, projection) for item in items]
+        model = fit(items, features, durations, None if round_index == 1 else options, projection)
         weight = 0.0 if round_index == 1 else ctc_weight
         stage = AcousticStage(model, weight)
         realigned = search(

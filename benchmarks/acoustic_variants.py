@@ -1,0 +1,111 @@
+"""Benchmark: the acoustic stage's variants, each Viterbi-trained on a corpus and scored against its truth.
+
+    python benchmarks/acoustic_variants.py --checkpoint outputs/aligner/tiny --corpus data/demo \
+        [--speaker 0 --utterances 200] [--variant NAME ...] [--cache FILE]
+
+Reads the corpus once (features and CTC scores, as ``python -m aligner.train.acoustic`` does; ``--cache``
+keeps them for the next run), then for every variant: Viterbi training (aligner.train.acoustic), the final
+alignment with its stage (what extraction computes), and the figures of aligner.evaluate.score (boundary
+accuracy and frame ownership), with the fit's wall time and the scoring time per utterance. The truth
+(reference/) is read here only, to score; training never sees it. Nothing is written into the checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aligner.align.acoustic import AcousticStage
+from aligner.align.methods import annotation_groups
+from aligner.align.timing import frame_seconds
+from aligner.corpus import Corpus, reference_path
+from aligner.evaluate.phone_match import PhoneMismatch
+from aligner.evaluate.score import (
+    OwnershipCounts,
+    accuracy,
+    accuracy_cells,
+    accuracy_header,
+    boundary_errors_ms,
+    frame_ownership,
+)
+from aligner.text.frontend import resolve_frontend
+from aligner.train.acoustic import CTC_WEIGHT, StageOptions, ctc_grid, read_corpus, search, viterbi_training
+
+# name: (StageOptions, CTC weight); "before" is the stage as it was before #19 (one Gaussian per class, 360 features)
+VARIANTS = {
+    "before": (None, 3.0),
+    "context": (StageOptions(lda_dims=0), 3.0),
+    "lda": (StageOptions(context=False), CTC_WEIGHT),
+    "lda+context": (StageOptions(), CTC_WEIGHT),
+}
+
+
+def load_items(args: argparse.Namespace) -> list:
+    """The corpus's training utterances, from ``--cache`` when it exists."""
+    if args.cache and args.cache.is_file():
+        return torch.load(args.cache, weights_only=False)
+    corpus = Corpus.open(args.corpus, None)
+    items = read_corpus(corpus, resolve_frontend("builtin"), args.checkpoint, 0, torch.device("cpu"), [])
+    if args.cache:
+        torch.save(items, args.cache)
+    return items
+
+
+def score(corpus: Path, items: list, durations: list[torch.Tensor]) -> dict:
+    """aligner.evaluate.score's overall figures of these alignments."""
+    errors, ownership = [], []
+    for item, item_durations in zip(items, durations, strict=True):
+        phones = json.loads(reference_path(corpus, item.rel_path).read_text())["phones"]
+        d = item_durations.numpy()
+        try:
+            errors.append(boundary_errors_ms(item.ipa, d, phones, frame_seconds()))
+            ownership.append(frame_ownership(item.ipa, d, phones, frame_seconds()))
+        except PhoneMismatch:  # left out, as aligner.evaluate does
+            continue
+    return {
+        "utterances": len(errors),
+        **accuracy(np.concatenate(errors)),
+        **OwnershipCounts.pooled(ownership).figures(),
+    }
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--speaker", help="only this speaker's utterances")
+    parser.add_argument("--utterances", type=int, default=0, help="at most this many (0: all)")
+    parser.add_argument("--variant", action="append", choices=sorted(VARIANTS), help="default: all")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--cache", type=Path)
+    args = parser.parse_args()
+    items = load_items(args)
+    if args.speaker is not None:
+        speakers = {u.rel_path: u.spk_id for u in Corpus.open(args.corpus, None).read([])}
+        items = [item for item in items if str(speakers[item.rel_path]) == args.speaker]
+    if args.utterances:
+        items = items[: args.utterances]
+    print(f"{len(items)} utterances of {args.corpus}")
+    print(f"{'variant':24s} {accuracy_header()}   fit s   score ms/utt")
+    groups = annotation_groups([item.token_ids for item in items], "one-frame")
+    for name in args.variant or list(VARIANTS):
+        start = time.perf_counter()
+        options, ctc_weight = VARIANTS[name]
+        model, offset, _ = viterbi_training(items, args.rounds, 0.01, ctc_weight, options=options)
+        fitted = time.perf_counter() - start
+        stage = AcousticStage(model, ctc_weight)
+        start = time.perf_counter()
+        matrices = [stage.scores(item.features, item.token_ids, ctc_grid(item, offset)) for item in items]
+        durations = search(matrices, groups)
+        scored = (time.perf_counter() - start) / len(items) * 1000
+        print(f"{name:24s} {accuracy_cells(score(args.corpus, items, durations))}   {fitted:5.0f}   {scored:6.1f}")
+
+
+if __name__ == "__main__":
+    main()
