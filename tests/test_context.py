@@ -86,8 +86,9 @@ def test_a_saved_model_with_a_tree_and_a_projection_scores_as_before(tmp_path):
     features = torch.randn(50, 360, generator=generator)
     assert spliced(features).shape == (50, 120 * 9)
     tokens = intersperse(phonemes_to_ids("ma fa"))
-    assert loaded.token_gaussians(tokens).tolist() == model.token_gaussians(tokens).tolist()
-    assert model.token_gaussians(tokens)[3] != A  # a after m has a context Gaussian
-    scores = model.log_likelihoods(model.features(features), model.token_gaussians(tokens))
-    assert torch.allclose(loaded.log_likelihoods(loaded.features(features), loaded.token_gaussians(tokens)), scores)
+    gaussians = model.row_gaussians(tokens, model.rows(tokens))
+    assert loaded.row_gaussians(tokens, loaded.rows(tokens)).tolist() == gaussians.tolist()
+    assert gaussians[3] != A  # a after m has a context Gaussian
+    scores = model.log_likelihoods(model.features(features), gaussians)
+    assert torch.allclose(loaded.log_likelihoods(loaded.features(features), gaussians), scores)
     assert torch.allclose(project(features, projection).std(0, unbiased=False), torch.ones(3), atol=1e-3)

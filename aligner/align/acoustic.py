@@ -2,18 +2,20 @@
 
 A CTC model trained without boundaries knows *which* token is spoken near a frame, but it places its
 evidence in one-frame spikes between long blanks, so MAS over CTC scores gives each phone token a
-frame or two and the blanks the rest. This stage scores every mel frame against one diagonal
-Gaussian per token class, on short-time spectral features of that frame alone, so a token's score is
-high exactly over the frames that sound like it.
+frame or two and the blanks the rest. This stage scores every mel frame against diagonal Gaussians on
+short-time spectral features, so a token's score is high exactly over the frames that sound like it.
 
 **Features** of mel frame f (centred at (f + 0.5) * 256 samples at 24 kHz): Matcha's own 80-band
 log-mel (1024-sample window) and a 40-band log-mel of a 384-sample (16 ms) window on the same centres,
 with their first and second deltas (torchaudio's ``compute_deltas``), normalised per utterance (zero
-mean and unit variance per dimension): 360 numbers per frame.
+mean and unit variance per dimension): 360 numbers per frame. A fitted model scores instead the LDA
+projection (``LDA_DIMS``) of the 120 log-mel numbers of 9 frames around f (``project``).
 
 **Classes**: a phone token's class is its Matcha symbol id; blanks, spaces and punctuation share
 class 0, the pause, so an interspersed blank keeps the contract's one frame inside speech and grows
-only over a pause.
+only over a pause. A two-state model gives each phone token (not an annotation mark) an onset and an
+offset row (``aligner.align.states``), each with its state class (``state_class``); with a context tree
+(``aligner.align.context``) a state's Gaussian also depends on the phone's neighbours.
 
 The Gaussians are fitted by Viterbi training (hard EM: align, re-estimate, re-align, as HMM forced
 aligners such as the Montreal Forced Aligner train) in :mod:`aligner.train.acoustic`.
@@ -30,7 +32,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torchaudio.functional import compute_deltas
 
-from aligner.align.context import ContextTree, token_contexts
+from aligner.align.context import ContextTree, is_context_phone, token_contexts
+from aligner.align.states import state_rows
 from aligner.audio import HOP_LENGTH, N_MELS, mel_spectrogram
 from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
@@ -131,6 +134,12 @@ def token_classes(token_ids: list[int]) -> torch.Tensor:
     return torch.tensor([PAUSE_CLASS if i in pause else i for i in token_ids], dtype=torch.long)
 
 
+def state_class(classes: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """Class of a state [n]: a phone class plus ``N_CLASSES`` times its state (0 or 1); the pause stays
+    ``PAUSE_CLASS``. ``classes`` and ``states`` [n] (int64)."""
+    return torch.where(classes == PAUSE_CLASS, classes, classes + N_CLASSES * states)
+
+
 def training_labels(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
     """Class of each frame [frames] under an alignment, -1 for frames that train no class.
 
@@ -190,26 +199,42 @@ class AcousticModel:
     counts: torch.Tensor
     tree: ContextTree | None = None
     projection: torch.Tensor | None = None
+    n_states: int = 1
 
     def features(self, features: torch.Tensor) -> torch.Tensor:
         """What the Gaussians score: ``features`` [frames, 360] themselves, or their LDA projection
         (``project``) when the model has one."""
         return features if self.projection is None else project(features, self.projection)
 
-    def token_gaussians(self, token_ids: list[int]) -> torch.Tensor:
-        """The Gaussian of every token [tokens] (int64)."""
-        classes = token_classes(token_ids)
+    def rows(self, token_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows the model scores (``aligner.align.states.state_rows``): one per token, two per phone token
+        (not an annotation mark) of a two-state model. Returns the token [rows] and the state [rows] of each."""
+        two = [self.n_states == 2 and is_context_phone(i) for i in token_ids]
+        return state_rows(two)
+
+    def row_gaussians(self, token_ids: list[int], rows: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The Gaussian of every row [rows] (int64): the state class of its token (``state_class``), or with a
+        tree the leaf of that class in the token's context."""
+        row_token, row_state = rows
+        classes = state_class(token_classes(token_ids)[row_token], row_state)
         if self.tree is None:
             return classes
         contexts = token_contexts(token_ids)
         return torch.tensor(
-            [c if c == PAUSE_CLASS else self.tree.gaussian_of(c, *contexts[k]) for k, c in enumerate(classes.tolist())],
+            [
+                c if c == PAUSE_CLASS else self.tree.gaussian_of(c, *contexts[k])
+                for k, c in zip(row_token.tolist(), classes.tolist(), strict=True)
+            ],
             dtype=torch.long,
         )
 
     @classmethod
     def from_stats(
-        cls, stats: GaussianStats, tree: ContextTree | None = None, projection: torch.Tensor | None = None
+        cls,
+        stats: GaussianStats,
+        tree: ContextTree | None = None,
+        projection: torch.Tensor | None = None,
+        n_states: int = 1,
     ) -> AcousticModel:
         """Maximum-likelihood Gaussians. Variances are floored at ``VARIANCE_FLOOR`` of the pooled
         variance; a class seen on fewer than ``MIN_CLASS_FRAMES`` frames keeps the pooled variance, and
@@ -225,7 +250,7 @@ class AcousticModel:
         rare = stats.counts < MIN_CLASS_FRAMES
         variances[rare] = pooled_var
         means[stats.counts == 0] = pooled_mean
-        return cls(means.float(), variances.float(), stats.counts.float(), tree, projection)
+        return cls(means.float(), variances.float(), stats.counts.float(), tree, projection, n_states)
 
     def log_likelihoods(self, features: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Scores [tokens, frames]: log-density (without the constant) of every frame [frames, D]
@@ -244,6 +269,7 @@ class AcousticModel:
             tensors.update(self.tree.tensors())
         if self.projection is not None:
             tensors["projection"] = self.projection
+        tensors["n_states"] = torch.tensor([self.n_states])
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(Path(folder) / MODEL_FILE))
 
     @classmethod
@@ -259,6 +285,7 @@ class AcousticModel:
             tensors["counts"],
             ContextTree.from_tensors(tensors),
             tensors.get("projection"),
+            int(tensors["n_states"]) if "n_states" in tensors else 1,
         )
 
 
@@ -276,10 +303,14 @@ class AcousticStage:
     ctc_weight: float
 
     def scores(self, features: torch.Tensor, token_ids: list[int], ctc_scores: torch.Tensor) -> torch.Tensor:
-        """Score matrix [tokens, frames] for MAS: acoustic log-likelihoods of ``features`` [frames, D],
-        plus ``ctc_weight`` times the CTC scores on the mel grid [tokens, frames], plus the blank tie-break."""
+        """Score matrix [rows, frames] (``AcousticModel.rows``: one row per token for a one-state model):
+        acoustic log-likelihoods of ``features`` [frames, D], plus ``ctc_weight`` times the CTC scores of the
+        row's token on the mel grid (``ctc_scores`` [tokens, frames]), plus the blank tie-break."""
+        device = ctc_scores.device
+        rows = self.model.rows(token_ids)
+        row_token = rows[0].to(device)
         acoustic = self.model.log_likelihoods(
-            self.model.features(features).to(ctc_scores.device),
-            self.model.token_gaussians(token_ids).to(ctc_scores.device),
+            self.model.features(features).to(device), self.model.row_gaussians(token_ids, rows).to(device)
         )
-        return acoustic + self.ctc_weight * ctc_scores + blank_tie_break(token_ids).to(ctc_scores.device)[:, None]
+        tie_break = blank_tie_break(token_ids).to(device)[row_token, None]
+        return acoustic + self.ctc_weight * ctc_scores[row_token] + tie_break

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-import panphon
 import torch
 
 from aligner.align.marks import MARKS_AFTER, MARKS_BEFORE
@@ -35,6 +34,8 @@ def questions() -> torch.Tensor:
     """Which symbols answer yes to every question [questions, symbols] (bool): question 0 is "is it the
     pause", question 1 + i "has it feature i of panphon's table" (+ for that feature); a symbol panphon does
     not know answers no to every feature question."""
+    import panphon  # only to grow trees: a saved tree keeps its answers (its table takes 2 s to load)
+
     table = panphon.FeatureTable()
     answers = torch.zeros(1 + len(table.names), len(symbols), dtype=torch.bool)
     answers[0, PAUSE] = True
@@ -45,6 +46,7 @@ def questions() -> torch.Tensor:
     return answers
 
 
+@functools.cache
 def is_context_phone(token_id: int) -> bool:
     """Whether a token counts as a neighbour: a phone symbol that is not an annotation mark."""
     symbol = symbols[token_id]
@@ -74,20 +76,26 @@ def token_contexts(token_ids: list[int]) -> list[tuple[int, int]]:
     return contexts
 
 
+@functools.cache
 def _is_mark(token_id: int) -> bool:
     return token_id != BLANK_ID and symbols[token_id] in MARKS_BEFORE + MARKS_AFTER
 
 
+@functools.cache
 def _breaks_context(token_id: int) -> bool:
     return token_id not in (BLANK_ID, SPACE_ID) and not is_phone_symbol(symbols[token_id])
 
 
+TREE_ARRAYS = ("roots", "question", "side", "yes", "no", "gaussian", "answers")
+
+
 @dataclass
 class ContextTree:
-    """The trees of every phone, as flat node arrays (int64 [nodes]): the question a node asks
-    (``questions()`` row), on which side (0 left, 1 right), its yes and no children, and for a leaf
-    (question -1) its Gaussian. ``roots`` [symbols]: each phone's root node, -1 for a phone without a tree
-    (its Gaussian is then its symbol id)."""
+    """The trees of every phone, as flat node arrays (int64 [nodes]): the question a node asks (a row of
+    ``answers``, the ``questions()`` the trees were grown with, kept so that a saved tree needs no panphon),
+    on which side (0 left, 1 right), its yes and no children, and for a leaf (question -1) its Gaussian.
+    ``roots`` [classes]: each class's root node, -1 for a class without a tree (its Gaussian is then the
+    class itself)."""
 
     roots: torch.Tensor
     question: torch.Tensor
@@ -95,6 +103,7 @@ class ContextTree:
     yes: torch.Tensor
     no: torch.Tensor
     gaussian: torch.Tensor
+    answers: torch.Tensor
     _known: dict[tuple[int, int, int], int] = field(default_factory=dict, repr=False, compare=False)
 
     def gaussian_of(self, phone: int, left: int, right: int) -> int:
@@ -102,23 +111,22 @@ class ContextTree:
         key = (phone, left, right)
         if key not in self._known:
             node = int(self.roots[phone])
-            answers = questions()
             while node >= 0 and int(self.question[node]) >= 0:
                 neighbour = right if int(self.side[node]) else left
-                node = int(self.yes[node] if answers[self.question[node], neighbour] else self.no[node])
+                node = int(self.yes[node] if self.answers[self.question[node], neighbour] else self.no[node])
             self._known[key] = phone if node < 0 else int(self.gaussian[node])
         return self._known[key]
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The arrays by name, for a safetensors file."""
-        return {f"tree_{name}": getattr(self, name) for name in ("roots", "question", "side", "yes", "no", "gaussian")}
+        return {f"tree_{name}": getattr(self, name) for name in TREE_ARRAYS}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> ContextTree | None:
         """The tree saved by :meth:`tensors`, None when there is none."""
         if "tree_roots" not in tensors:
             return None
-        return cls(*(tensors[f"tree_{name}"] for name in ("roots", "question", "side", "yes", "no", "gaussian")))
+        return cls(*(tensors[f"tree_{name}"] for name in TREE_ARRAYS))
 
 
 def log_likelihood(
@@ -140,21 +148,23 @@ def grow_trees(
     floor: torch.Tensor,
     min_frames: int,
     min_gain: float,
+    n_classes: int = len(symbols),
 ) -> tuple[ContextTree, torch.Tensor]:
     """Grow every phone's tree from the frames of its contexts and return it with the key -> Gaussian map.
 
     ``keys``: (phone, left, right) of each context; ``counts`` [keys], ``sums`` and ``squares`` [keys, D]
     (float64): the frames an alignment gave each context. A node splits on the question with the largest
     log-likelihood gain when that gain is at least ``min_gain`` per frame of the node and each side keeps
-    ``min_frames`` frames. Gaussians are numbered from ``len(symbols)`` up (ids below stay the plain
-    symbol classes: the pause and phones without a tree). Returns the tree and the Gaussian of each key
-    [keys] (int64)."""
+    ``min_frames`` frames. The phones of the keys are classes below ``n_classes`` (symbol ids, or the state
+    classes of ``aligner.align.acoustic.state_class``); Gaussians are numbered from ``n_classes`` up (ids
+    below stay the plain classes: the pause and classes without a tree). Returns the tree and the Gaussian of
+    each key [keys] (int64)."""
     answers = questions()
     nodes: dict[str, list[int]] = {name: [] for name in ("question", "side", "yes", "no", "gaussian")}
-    roots = torch.full((len(symbols),), -1, dtype=torch.long)
+    roots = torch.full((n_classes,), -1, dtype=torch.long)
     key_gaussian = torch.tensor([phone for phone, _, _ in keys], dtype=torch.long)
     neighbours = torch.tensor([[left, right] for _, left, right in keys], dtype=torch.long).reshape(-1, 2)
-    next_gaussian = len(symbols)
+    next_gaussian = n_classes
 
     def new_node() -> int:
         for values in nodes.values():
@@ -194,5 +204,5 @@ def grow_trees(
     phones = torch.tensor([phone for phone, _, _ in keys], dtype=torch.long)
     for phone in sorted(set(phones.tolist()) - {PAUSE}):
         roots[phone] = grow(torch.nonzero(phones == phone).flatten())
-    tree = ContextTree(roots, *(torch.tensor(nodes[name], dtype=torch.long) for name in nodes))
+    tree = ContextTree(roots, *(torch.tensor(nodes[name], dtype=torch.long) for name in nodes), answers)
     return tree, key_gaussian

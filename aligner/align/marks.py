@@ -64,13 +64,24 @@ def mark_groups(token_ids: list[int]) -> list[MarkGroup]:
     return [MarkGroup(first, last, phone) for phone, (first, last) in sorted(spans.items())]
 
 
-def share_rows(scores: torch.Tensor, groups: list[MarkGroup]) -> torch.Tensor:
-    """Scores [tokens, frames] in which every row of a group is its phone's row (a copy; input unchanged)."""
+def share_rows(scores: torch.Tensor, groups: list[MarkGroup], row_token: torch.Tensor | None = None) -> torch.Tensor:
+    """Scores [rows, frames] in which every row of a group is scored as its phone (a copy; input unchanged).
+    ``row_token`` [rows]: the token of each row when a phone has several (``aligner.align.states``; default:
+    one row per token); a mark or blank before the phone takes the phone's first row, one after it the last."""
     if not groups:
         return scores
+    tokens = (torch.arange(scores.shape[0]) if row_token is None else row_token).tolist()
+    first_row: dict[int, int] = {}
+    last_row: dict[int, int] = {}
+    for row, token in enumerate(tokens):
+        first_row.setdefault(token, row)
+        last_row[token] = row
     scores = scores.clone()
     for group in groups:
-        scores[group.first : group.last + 1] = scores[group.phone]
+        for token in range(group.first, group.last + 1):
+            if token != group.phone:
+                source = first_row[group.phone] if token < group.phone else last_row[group.phone]
+                scores[first_row[token]] = scores[source]
     return scores
 
 

@@ -21,6 +21,7 @@ from aligner.align.acoustic import AcousticStage
 from aligner.align.marks import MODES, MarkGroup, mark_groups, settle, share_rows
 from aligner.align.monotonic_align import maximum_path
 from aligner.align.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
+from aligner.align.states import state_search
 from aligner.align.timing import durations_from_intervals
 from aligner.text import BLANK_ID, NON_PHONE_IDS
 from aligner.train.vocab import frames_needed
@@ -60,6 +61,45 @@ def batched_mas(scores: list[torch.Tensor], groups: list[list[MarkGroup]] | None
     if groups is not None:
         durations = [settle(d, matrix_groups) for d, matrix_groups in zip(durations, groups, strict=True)]
     return durations
+
+
+@dataclass
+class StatePath:
+    """Frames of every token [tokens] on an acoustic stage's best path (marks settled), and how many of them
+    its first state holds [tokens] (all of them for a one-state token)."""
+
+    durations: torch.Tensor
+    onsets: torch.Tensor
+
+
+def acoustic_search(
+    stage: AcousticStage,
+    features: list[torch.Tensor],
+    token_ids: list[list[int]],
+    ctc_scores: list[torch.Tensor],
+    groups: list[list[MarkGroup]] | None,
+) -> list[StatePath]:
+    """The best path of every utterance through its acoustic stage scores (``AcousticStage.scores`` of
+    ``features`` [frames, D], ``token_ids`` and ``ctc_scores`` [tokens, frames] on the mel grid): MAS
+    (``batched_mas``) for a one-state model, the two-state search of ``aligner.align.states`` otherwise;
+    ``groups``: annotation-mark groups (``aligner.align.marks``) or None."""
+    matrices = [stage.scores(f, ids, c) for f, ids, c in zip(features, token_ids, ctc_scores, strict=True)]
+    if stage.model.n_states == 1:
+        return [StatePath(d, d) for d in batched_mas(matrices, groups)]
+    rows = [stage.model.rows(ids) for ids in token_ids]
+    if groups is not None:
+        matrices = [share_rows(m, g, r[0]) for m, g, r in zip(matrices, groups, rows, strict=True)]
+    paths = []
+    held_rows = state_search(matrices, [r[1] for r in rows])
+    for k, ((row_token, row_state), held) in enumerate(zip(rows, held_rows, strict=True)):
+        n_tokens = len(token_ids[k])
+        durations = torch.zeros(n_tokens, dtype=torch.long).index_add_(0, row_token, held)
+        onsets = torch.zeros(n_tokens, dtype=torch.long).index_add_(0, row_token, held * (row_state == 0))
+        if groups is not None:
+            durations = settle(durations, groups[k])
+        two_states = torch.zeros(n_tokens, dtype=torch.bool).index_fill_(0, row_token[row_state == 1], True)
+        paths.append(StatePath(durations, torch.where(two_states, torch.minimum(onsets, durations), durations)))
+    return paths
 
 
 def annotation_groups(token_ids: list[list[int]], marks: str) -> list[list[MarkGroup]] | None:
@@ -175,11 +215,15 @@ def align(
         rows.append(row)
     if not grids:
         return results
-    searched = grids
-    if method == "acoustic":
-        searched = [acoustic.scores(features[row], token_ids[row], grid) for row, grid in zip(rows, grids, strict=True)]
     searched_groups = None if groups is None else [groups[row] for row in rows]
-    for row, scores, path_durations in zip(rows, grids, batched_mas(searched, searched_groups), strict=True):
+    if method == "acoustic":
+        paths = acoustic_search(
+            acoustic, [features[row] for row in rows], [token_ids[row] for row in rows], grids, searched_groups
+        )
+        found = [path.durations for path in paths]
+    else:
+        found = batched_mas(grids, searched_groups)
+    for row, scores, path_durations in zip(rows, grids, found, strict=True):
         mean_log_prob = _path_score(scores, path_durations)
         durations = path_durations
         if method == "ctc":

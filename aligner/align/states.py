@@ -11,12 +11,14 @@ The search is MAS (Glow-TTS's monotonic alignment search) with more moves: besid
 stepping to the next, the path may step over one row into row r when row r is an offset state (its onset
 skipped) or row r - 1 is one (the previous phone's offset skipped), and over two rows when both are skipped
 (rows r and r - 2 are offsets). Every token then keeps at least one frame, and the one-state case is exactly
-MAS. It is written here (torch, one step per frame over every
-row of a batch at once) because no library has this topology: torchaudio's ``forced_align`` knows only CTC's.
+MAS. It is written here, compiled by numba on the CPU, because no library searches this topology
+(torchaudio's ``forced_align`` knows only CTC's).
 """
 
 from __future__ import annotations
 
+import numba
+import numpy as np
 import torch
 
 NEG_INF = -1e30
@@ -32,55 +34,46 @@ def state_rows(has_two_states: list[bool]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(tokens, dtype=torch.long), torch.tensor(states, dtype=torch.long)
 
 
+@numba.njit(cache=True)
+def _best_path(scores: np.ndarray, offset_state: np.ndarray) -> np.ndarray:
+    rows, frames = scores.shape
+    best = np.full(rows, NEG_INF)
+    best[0] = scores[0, 0]
+    if rows > 1 and offset_state[1]:
+        best[1] = scores[1, 0]
+    moves = np.zeros((frames, rows), dtype=np.uint8)
+    for t in range(1, frames):
+        for r in range(rows - 1, -1, -1):  # backwards, so best[r - k] still holds frame t - 1
+            value, move = best[r], 0  # on a tie the path stays, as MAS
+            if r >= 1 and best[r - 1] > value:
+                value, move = best[r - 1], 1
+            if r >= 2 and (offset_state[r] or offset_state[r - 1]) and best[r - 2] > value:
+                value, move = best[r - 2], 2
+            if r >= 3 and offset_state[r] and offset_state[r - 2] and best[r - 3] > value:
+                value, move = best[r - 3], 3
+            best[r] = value + scores[r, t]
+            moves[t, r] = move
+    row = rows - 1
+    if rows > 1 and offset_state[row] and best[row - 1] > best[row]:
+        row -= 1  # the last phone's offset skipped
+    held = np.zeros(rows, dtype=np.int64)
+    for t in range(frames - 1, -1, -1):
+        held[row] += 1
+        row -= moves[t, row]
+    return held
+
+
 def state_search(scores: list[torch.Tensor], row_states: list[torch.Tensor]) -> list[torch.Tensor]:
     """Frames held by every row [rows] (int64, >= 0; each token's rows >= 1 frame in all) on the best path
-    through each score matrix [rows, frames] (module doc), all matrices searched together on their device.
+    through each score matrix [rows, frames] (module doc), searched on the CPU.
 
     ``row_states``: the state of every row of each matrix (``state_rows``). ``ValueError`` when a matrix
     has more tokens than frames."""
-    batch = len(scores)
-    n_rows = max(s.shape[0] for s in scores)
-    n_frames = max(s.shape[1] for s in scores)
-    device = scores[0].device
-    value = torch.full((batch, n_rows, n_frames), NEG_INF, device=device)
-    offset_state = torch.zeros(batch, n_rows, dtype=torch.bool, device=device)
-    for b, (matrix, states) in enumerate(zip(scores, row_states, strict=True)):
+    durations = []
+    for matrix, states in zip(scores, row_states, strict=True):
         tokens = int((states == 0).sum())
         if tokens > matrix.shape[1]:
             raise ValueError(f"{tokens} tokens for {matrix.shape[1]} frames: each token needs a frame")
-        value[b, : matrix.shape[0], : matrix.shape[1]] = matrix
-        offset_state[b, : len(states)] = states.to(device) == 1
-    may_skip = offset_state.clone()  # over one row: an onset skipped, or the previous offset
-    may_skip[:, 1:] |= offset_state[:, :-1]
-    may_skip_two = torch.zeros_like(offset_state)  # over two rows: the previous offset and this onset
-    may_skip_two[:, 2:] = offset_state[:, 2:] & offset_state[:, :-2]
-    last_frame = torch.tensor([s.shape[1] - 1 for s in scores], device=device)
-    choices = torch.zeros(n_frames, batch, n_rows, dtype=torch.uint8, device=device)
-    best = torch.full((batch, n_rows), NEG_INF, device=device)
-    best[:, 0] = value[:, 0, 0]
-    if n_rows > 1:
-        best[:, 1] = torch.where(offset_state[:, 1], value[:, 1, 0], NEG_INF)
-    final = best.clone()
-    moves = torch.full((4, batch, n_rows), NEG_INF, device=device)  # stay, step, skip one row, skip two
-    for t in range(1, n_frames):
-        moves[0] = best
-        moves[1, :, 1:] = best[:, :-1]
-        moves[2, :, 2:] = torch.where(may_skip[:, 2:], best[:, :-2], NEG_INF)
-        moves[3, :, 3:] = torch.where(may_skip_two[:, 3:], best[:, :-3], NEG_INF)
-        best, choice = moves.max(0)  # on a tie the path stays, as MAS
-        best = best + value[:, :, t]
-        choices[t] = choice.to(torch.uint8)
-        final = torch.where((last_frame == t)[:, None], best, final)
-    choices, final = choices.cpu().numpy(), final.cpu()
-    durations = []
-    for b, (matrix, states) in enumerate(zip(scores, row_states, strict=True)):
-        rows, frames = matrix.shape
-        row = rows - 1
-        if rows > 1 and states[row] == 1 and final[b, row - 1] > final[b, row]:
-            row -= 1  # the last phone's offset skipped
-        held = [0] * rows
-        for t in range(frames - 1, -1, -1):
-            held[row] += 1
-            row -= int(choices[t, b, row])
-        durations.append(torch.tensor(held, dtype=torch.long))
+        values = matrix.detach().to("cpu", torch.float64).numpy()
+        durations.append(torch.from_numpy(_best_path(values, (states == 1).numpy())))
     return durations

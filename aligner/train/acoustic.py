@@ -1,6 +1,6 @@
 """Fit an aligner's acoustic stage on a corpus by Viterbi training, and set its CTC frame offset from it.
 
-    python -m aligner.train.acoustic --checkpoint D --corpus C [--rounds 4] [--utterances 1000]
+    python -m aligner.train.acoustic --checkpoint D --corpus C [--rounds 10] [--utterances 1000]
 
 ``aligner/train.py`` runs this at the end of training, on its training corpus; run it yourself to fit
 the stage of a checkpoint trained elsewhere (or loaded with ``from_pretrained``) to your corpus. It needs
@@ -8,14 +8,18 @@ no truth: only the wavs, the texts and the CTC model.
 
 1. Seed: the CTC posteriors of every utterance, MAS on the mel grid at the nominal CTC frame offset
    (12.5 ms, the centre of the first frame's receptive field).
-2. Round 1: one Gaussian per token class (``aligner.align.acoustic``) from the seed alignment, then
-   MAS over the acoustic scores alone. A CTC model trained from scratch decides for itself where in its
-   receptive field it puts a phone's evidence, so the CTC frame offset is moved by the mean difference
-   between the boundaries of two adjacent phones in this acoustic alignment and in the seed.
-3. Rounds 2..N: re-estimate from the last alignment and re-align with the acoustic scores plus
-   ``ctc_weight`` times the CTC scores at the new offset, until fewer than ``min_change`` (1 %) of the
-   frames change token or ``--rounds`` is reached (said when it stops there). Round 1 places boundaries
-   best on the demo corpus; later rounds move few frames.
+2. Round 1: one Gaussian per token class (``aligner.align.acoustic``) on the 360 features, from the seed
+   alignment, then MAS over the acoustic scores alone. A CTC model trained from scratch decides for itself
+   where in its receptive field it puts a phone's evidence, so the CTC frame offset is moved by the mean
+   difference between the boundaries of two adjacent phones in this acoustic alignment and in the seed.
+3. Rounds 2..N, as an HMM aligner's training grows (the Montreal Forced Aligner's monophone, triphone and
+   LDA passes), each from the last alignment: an LDA of 9 spliced frames (``LDA_DIMS`` dimensions,
+   re-estimated every round), two states per phone token (onset, offset: ``aligner.align.states``; the
+   second round splits each phone's frames in halves), context-dependent Gaussians of each state tied by
+   a decision tree (``aligner.align.context``); then re-alignment with the acoustic scores plus
+   ``ctc_weight`` times the CTC scores at the new offset. It stops when the alignment has converged (fewer
+   than ``min_change``, 2 %, of the frames change token in a round) or after ``--rounds`` (said).
+   ``python benchmarks/acoustic_variants.py`` measures what each part brings.
 
 Writes D/acoustic_model.safetensors and D/alignment.json (offset_ms, ctc_weight and the history of the
 rounds), which ``python -m matcha.utils.extract_durations`` reads.
@@ -45,14 +49,14 @@ from aligner.align.acoustic import (
     acoustic_features,
     project,
     spliced,
-    token_classes,
+    state_class,
     training_labels,
 )
 from aligner.align.backends import CALIBRATION_FILE
-from aligner.align.context import PAUSE, grow_trees, token_contexts
+from aligner.align.context import PAUSE, grow_trees, is_context_phone, token_contexts
 from aligner.align.marks import MODES as MARK_MODES
 from aligner.align.marks import MarkGroup
-from aligner.align.methods import annotation_groups, batched_mas
+from aligner.align.methods import StatePath, acoustic_search, annotation_groups, batched_mas
 from aligner.align.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS, score_matrix, to_frame_grid
 from aligner.align.timing import frame_seconds
@@ -74,6 +78,8 @@ from aligner.train.data import model_input
 
 CTC_WEIGHT = 1 / 3  # on LDA_DIMS features (3.0 suited the 360 features)
 MAS_BATCH = 16
+ROUNDS = 10
+MIN_CHANGE = 0.02  # the alignment has converged when fewer frames than this share change token in a round
 FEW_UTTERANCES = 100
 
 
@@ -164,20 +170,31 @@ class StageOptions:
     """How the acoustic stage is grown (``python benchmarks/acoustic_variants.py`` measures each choice):
     ``lda_dims`` LDA dimensions over spliced frames from round 2 on (0: the 360 features as they are);
     ``context``: context-dependent Gaussians from round 2 on, their trees split while a split gains at least
-    ``min_gain`` per frame with ``min_frames`` frames on each side (``aligner.align.context``)."""
+    ``min_gain`` per frame with ``min_frames`` frames on each side (``aligner.align.context``); ``n_states``:
+    states per phone token from round 2 on (1 or 2, ``aligner.align.states``)."""
 
     lda_dims: int = LDA_DIMS
     context: bool = True
     min_frames: int = 200
     min_gain: float = 0.2
+    n_states: int = 2
 
 
-def frame_labels(item: TrainingUtterance, durations: torch.Tensor, token_labels: torch.Tensor) -> torch.Tensor:
-    """Label of every frame [frames] under an alignment: its token's label [tokens] where
-    ``training_labels`` trains a phone, the pause class where it trains the pause, -1 elsewhere."""
-    labels = training_labels(item.token_ids, durations)
-    owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), durations)
-    return torch.where(labels > PAUSE_CLASS, token_labels[owner], labels)
+def first_halves(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
+    """Onset frames [tokens] of a flat start: the first half (rounded up) of a phone token's frames."""
+    phones = torch.tensor([is_context_phone(i) for i in token_ids])
+    return torch.where(phones, (durations + 1) // 2, durations)
+
+
+def frame_labels(item: TrainingUtterance, path: StatePath, n_states: int) -> torch.Tensor:
+    """Class of every frame [frames] under an alignment: ``training_labels``'s, and with two states the state
+    class (``state_class``) of a phone frame, by whether it lies in its token's first ``path.onsets`` frames."""
+    labels = training_labels(item.token_ids, path.durations)
+    if n_states == 1:
+        return labels
+    owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), path.durations)
+    position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
+    return torch.where(labels > PAUSE_CLASS, state_class(labels, (position >= path.onsets[owner]).long()), labels)
 
 
 def fit_lda(items: list[TrainingUtterance], durations: list[torch.Tensor], dims: int) -> torch.Tensor:
@@ -191,38 +208,65 @@ def fit_lda(items: list[TrainingUtterance], durations: list[torch.Tensor], dims:
 def fit(
     items: list[TrainingUtterance],
     features: list[torch.Tensor],
-    durations: list[torch.Tensor],
+    paths: list[StatePath],
     options: StageOptions | None,
     projection: torch.Tensor | None,
 ) -> AcousticModel:
     """Gaussians re-estimated from the frames (``features``, one [frames, D] per item) an alignment gives
-    each class, or each context tied by trees grown from them (``options.context``)."""
+    each class (or state class, ``options.n_states``), or each context tied by trees grown from them
+    (``options.context``)."""
+    n_states = 1 if options is None else options.n_states
+    n_classes = N_CLASSES * n_states
+    labels = [frame_labels(item, path, n_states) for item, path in zip(items, paths, strict=True)]
     if options is None or not options.context:
-        stats = GaussianStats.empty(features[0].shape[1])
-        for item, item_features, item_durations in zip(items, features, durations, strict=True):
-            stats.add(item_features, training_labels(item.token_ids, item_durations))
-        return AcousticModel.from_stats(stats, projection=projection)
+        stats = GaussianStats.empty(features[0].shape[1], n_classes)
+        for item_features, item_labels in zip(features, labels, strict=True):
+            stats.add(item_features, item_labels)
+        return AcousticModel.from_stats(stats, projection=projection, n_states=n_states)
     keys: dict[tuple[int, int, int], int] = {(PAUSE_CLASS, PAUSE, PAUSE): 0}
-    stats_labels = []
-    for item, item_durations in zip(items, durations, strict=True):
-        token_keys = [
-            keys.setdefault((c, *context) if c != PAUSE_CLASS else (PAUSE_CLASS, PAUSE, PAUSE), len(keys))
-            for c, context in zip(token_classes(item.token_ids).tolist(), token_contexts(item.token_ids), strict=True)
-        ]
-        stats_labels.append(frame_labels(item, item_durations, torch.tensor(token_keys)))
+    key_labels = []
+    for item, path, item_labels in zip(items, paths, labels, strict=True):
+        contexts = token_contexts(item.token_ids)
+        owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), path.durations).tolist()
+        key_labels.append(
+            torch.tensor(
+                [
+                    keys.setdefault((label, *contexts[k]), len(keys)) if label > PAUSE_CLASS else label
+                    for label, k in zip(item_labels.tolist(), owner, strict=True)
+                ]
+            )
+        )
     stats = GaussianStats.empty(features[0].shape[1], len(keys))
-    for item_features, labels in zip(features, stats_labels, strict=True):
-        stats.add(item_features, labels)
+    for item_features, item_labels in zip(features, key_labels, strict=True):
+        stats.add(item_features, item_labels)
     total = stats.counts.sum()
     floor = VARIANCE_FLOOR * (stats.squares.sum(0) / total - (stats.sums.sum(0) / total) ** 2)
     tree, key_gaussian = grow_trees(
-        list(keys), stats.counts, stats.sums, stats.squares, floor, options.min_frames, options.min_gain
+        list(keys), stats.counts, stats.sums, stats.squares, floor, options.min_frames, options.min_gain, n_classes
     )
     tied = GaussianStats.empty(stats.sums.shape[1], int(key_gaussian.max()) + 1)
     tied.counts.index_add_(0, key_gaussian, stats.counts)
     tied.sums.index_add_(0, key_gaussian, stats.sums)
     tied.squares.index_add_(0, key_gaussian, stats.squares)
-    return AcousticModel.from_stats(tied, tree, projection)
+    return AcousticModel.from_stats(tied, tree, projection, n_states)
+
+
+def realign(
+    stage: AcousticStage, items: list[TrainingUtterance], offset: float, groups: list[list[MarkGroup]] | None
+) -> list[StatePath]:
+    """The best path of every item through ``stage``'s scores at CTC frame offset ``offset`` (s),
+    ``MAS_BATCH`` items per search."""
+    paths = []
+    for i in range(0, len(items), MAS_BATCH):
+        batch = items[i : i + MAS_BATCH]
+        paths += acoustic_search(
+            stage,
+            [item.features for item in batch],
+            [item.token_ids for item in batch],
+            [ctc_grid(item, offset) for item in batch],
+            None if groups is None else groups[i : i + MAS_BATCH],
+        )
+    return paths
 
 
 def junctions(item: TrainingUtterance, durations: torch.Tensor) -> np.ndarray:
@@ -257,27 +301,31 @@ def viterbi_training(
     round 2 on (None: one Gaussian per class on the 360 features throughout)."""
     offset = NOMINAL_OFFSET_SECONDS
     groups = annotation_groups([item.token_ids for item in items], marks)
-    durations = search([ctc_grid(item, offset) for item in items], groups)
-    seed = durations
+    seed = search([ctc_grid(item, offset) for item in items], groups)
+    paths = [StatePath(d, d) for d in seed]
     history = []
     model = projection = None
     features = [item.features for item in items]
     for round_index in range(1, rounds + 1):
-        if round_index == 2 and options is not None and options.lda_dims:
-            projection = fit_lda(items, durations, options.lda_dims)
+        round_options = None if round_index == 1 else options
+        if round_index > 1 and options is not None and options.lda_dims:
+            projection = fit_lda(items, [path.durations for path in paths], options.lda_dims)
             features = [project(item.features, projection) for item in items]
-        model = fit(items, features, durations, None if round_index == 1 else options, projection)
+        if round_index == 2 and options is not None:
+            if options.n_states == 2:
+                paths = [
+                    StatePath(p.durations, first_halves(i.token_ids, p.durations))
+                    for i, p in zip(items, paths, strict=True)
+                ]
+        model = fit(items, features, paths, round_options, projection)
         weight = 0.0 if round_index == 1 else ctc_weight
-        stage = AcousticStage(model, weight)
-        realigned = search(
-            [stage.scores(item.features, item.token_ids, ctc_grid(item, offset)) for item in items], groups
-        )
-        change = changed_share(durations, realigned)
-        durations = realigned
+        realigned = realign(AcousticStage(model, weight), items, offset, groups)
+        change = changed_share([p.durations for p in paths], [p.durations for p in realigned])
+        paths = realigned
         row = {"round": round_index, "ctc_weight": weight, "changed_frames": round(change, 4)}
         if round_index == 1:
             shifts = [
-                junctions(item, a) - junctions(item, s) for item, a, s in zip(items, durations, seed, strict=True)
+                junctions(item, p.durations) - junctions(item, s) for item, p, s in zip(items, paths, seed, strict=True)
             ]
             shifts = np.concatenate(shifts)
             offset += float(shifts.mean()) if len(shifts) else 0.0
@@ -291,9 +339,9 @@ def viterbi_training(
 def fit_acoustic_stage(
     checkpoint: str | Path,
     corpus: Corpus | str | Path,
-    rounds: int = 4,
+    rounds: int = ROUNDS,
     utterances: int = 1000,
-    min_change: float = 0.01,
+    min_change: float = MIN_CHANGE,
     ctc_weight: float = CTC_WEIGHT,
     device: str = "cpu",
     text_frontend: str | None = None,
@@ -308,7 +356,7 @@ def fit_acoustic_stage(
     frontend = resolve_frontend(text_frontend)
     skipped: list[str] = []
     items = read_corpus(corpus, frontend, checkpoint, utterances, torch.device(device), skipped)
-    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks)
+    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks, StageOptions())
     result = {
         "offset_ms": round(offset * 1000, 2),
         "ctc_weight": ctc_weight,
@@ -346,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         default="one-frame",
         help="one-frame: stress and length marks hold one frame, their phone the rest (default); scored: their own",
     )
-    parser.add_argument("--rounds", type=int, default=4, help="at most this many rounds (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="at most this many rounds (default: %(default)s)")
     parser.add_argument(
         "--utterances", type=int, default=1000, help="fit on at most this many utterances (default: %(default)s)"
     )
@@ -373,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if not result["converged"]:
         changed = result["rounds"][-1]["changed_frames"]
         print(f"stopped after {len(result['rounds'])} rounds with {100 * changed:.1f} % of the frames still "
-              "changing token (--rounds sets the limit; on the demo corpus more rounds did not help)")  # fmt: skip
+              "changing token (--rounds sets the limit)")  # fmt: skip
     if result["utterances"] < FEW_UTTERANCES:
         print(f"warning: fitted on only {result['utterances']} utterances; a stage fitted on more (e.g. the "
               f"training corpus) may align better: keep a copy of the checkpoint folder before refitting")  # fmt: skip

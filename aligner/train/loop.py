@@ -90,7 +90,7 @@ class TrainArguments:
     )
     label_prior_steps: int = field(default=100, metadata={"help": "re-estimate the label prior every N steps"})
     acoustic_rounds: int = field(
-        default=4,
+        default=10,
         metadata={"help": "at the end, Viterbi-train the acoustic stage on the corpus in at most N rounds "
                   "(aligner.train.acoustic; 0: skip it, extraction then needs --method mel)"},
     )  # fmt: skip
