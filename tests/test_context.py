@@ -2,10 +2,11 @@
 splits on the neighbour that changes a phone, the discriminant direction, and a saved model read back."""
 
 import torch
+from safetensors.torch import save_file
 
 from aligner.align.acoustic import AcousticModel, GaussianStats, ScatterStats, project, spliced
 from aligner.align.context import PAUSE, grow_trees, questions, token_contexts
-from aligner.text import BLANK_ID, intersperse, phonemes_to_ids, symbol_to_id
+from aligner.text import BLANK_ID, intersperse, phonemes_to_ids, symbol_to_id, symbols
 
 M, N, S, F, A = (symbol_to_id[c] for c in "mnsfa")
 
@@ -92,3 +93,33 @@ def test_a_saved_model_with_a_tree_and_a_projection_scores_as_before(tmp_path):
     scores = model.log_likelihoods(model.features(features), gaussians)
     assert torch.allclose(loaded.log_likelihoods(loaded.features(features), gaussians), scores)
     assert torch.allclose(project(features, projection).std(0, unbiased=False), torch.ones(3), atol=1e-3)
+
+
+def test_a_stage_saved_before_states_trees_and_lda_loads_as_one_state_on_the_360_features(tmp_path):
+    n = len(symbols)
+    save_file(
+        {"means": torch.zeros(n, 360), "variances": torch.ones(n, 360), "counts": torch.ones(n)},
+        str(tmp_path / "acoustic_model.safetensors"),
+    )
+    model = AcousticModel.load(tmp_path)
+    assert model.n_states == 1 and model.projection is None and model.tree is None
+    tokens = intersperse(phonemes_to_ids("ma"))
+    assert model.rows(tokens)[0].tolist() == list(range(len(tokens)))
+    features = torch.randn(7, 360)
+    assert torch.equal(model.features(features), features)
+
+
+def test_a_constant_feature_dimension_does_not_split_a_tree_on_noise():
+    generator = torch.Generator().manual_seed(4)
+    keys, counts, sums, squares = [], [], [], []
+    for left in (M, N, S, F):
+        frames = torch.randn(500, 3, generator=generator, dtype=torch.float64)
+        frames[:, 2] = 1.0  # constant
+        keys.append((A, left, PAUSE))
+        counts.append(500.0)
+        sums.append(frames.sum(0))
+        squares.append((frames**2).sum(0))
+    counts, sums, squares = torch.tensor(counts, dtype=torch.float64), torch.stack(sums), torch.stack(squares)
+    floor = torch.tensor([1e-3, 1e-3, 0.0], dtype=torch.float64)
+    _, key_gaussian = grow_trees(keys, counts, sums, squares, floor, min_frames=200, min_gain=0.1)
+    assert len(set(key_gaussian.tolist())) == 1

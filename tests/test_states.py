@@ -72,3 +72,12 @@ def test_a_two_state_stage_puts_a_phones_onset_and_offset_where_they_sound():
     (path,) = acoustic_search(AcousticStage(model, 0.0), [features], [tokens], [torch.zeros(3, 24)], None)
     assert path.durations.tolist() == [6, 12, 6]
     assert path.onsets.tolist() == [6, 5, 6]
+
+
+def test_impossible_scores_still_give_every_token_a_frame():
+    _, states = state_rows([False, True, False])
+    scores = torch.randn(4, 6)
+    scores[1:3] = float("-inf")
+    scores[0, 2] = float("nan")
+    (held,) = state_search([scores], [states])
+    assert held[0] >= 1 and held[1] + held[2] >= 1 and held[3] >= 1 and held.sum() == 6

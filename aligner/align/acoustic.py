@@ -116,9 +116,11 @@ class ScatterStats:
         """The LDA projection [dim, dims] (float32): the ``dims`` directions of largest between-class over
         within-class variance, from the generalised symmetric eigenproblem S_b v = lambda S_w v
         (scipy.linalg.eigh; Fisher's linear discriminant, as Kaldi's LDA over spliced frames). S_w gets a
-        ridge of 1e-6 of its mean diagonal so rank-deficient frames stay solvable."""
+        ridge of 1e-6 of its mean diagonal so rank-deficient frames stay solvable. ``ValueError`` without frames."""
         seen = self.counts > 0
         total = self.counts.sum()
+        if total == 0:
+            raise ValueError("no frame to fit the LDA on")
         mean = self.sums.sum(0) / total
         class_means = self.sums[seen] / self.counts[seen, None]
         within = self.scatter - (class_means.T * self.counts[seen]) @ class_means

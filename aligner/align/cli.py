@@ -11,13 +11,14 @@ importable; the run says which) with blanks interspersed as Matcha's add_blank; 
 CTC log-posteriors, one row per token (blanks scored by the CTC blank), laid on the mel grid (hop 256 at
 24 kHz; the frame count T is read from the corpus's own mel, mels/{rel_path}.npy, whatever its band count:
 floor(samples / 256), or samples // 256 + 1 for center=True mels); the acoustic stage (the default --method
-acoustic) adds to them the scores of every mel frame under each token's Gaussian, fitted on the training
+acoustic) adds to them the scores of every mel frame under the Gaussians of each token's states (an onset
+and an offset per phone, chosen by its neighbours; on an LDA of spliced frames), fitted on the training
 corpus by aligner/train.py, so that phone tokens hold their phones' frames and blanks one frame except over
 a pause; stress and length marks hold one frame each, their phone the rest (--annotation-marks); monotonic
-alignment search (MAS) then gives the durations, which are checked (one per token, each >= 1, sum = T) and
-written atomically to CORPUS/durations/{rel_path}.pt (or .npy with --format npy, where a Matcha fork's
-loader reads them). Each utterance's result depends on it alone: the same bytes whatever --batch-size or
-number of processes.
+alignment search (MAS; with the acoustic stage, MAS whose phones may skip a state) then gives the
+durations, which are checked (one per token, each >= 1, sum = T) and written atomically to
+CORPUS/durations/{rel_path}.pt (or .npy with --format npy, where a Matcha fork's loader reads them).
+Each utterance's result depends on it alone: the same bytes whatever --batch-size or number of processes.
 
 Stops with exit status 2 before anything is written, naming the utterance, file or folder: a missing
 mel, a symbol the aligner does not know, two utterances sharing one --format upstream-npy file, a corpus

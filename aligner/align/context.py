@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from aligner.align.marks import MARKS_AFTER, MARKS_BEFORE
+from aligner.align.marks import is_mark
 from aligner.text import BLANK_ID, SPACE_ID, is_phone_symbol, symbols
 
 PAUSE = 0  # context symbol of a phone beside punctuation or at an utterance's end
@@ -49,8 +49,7 @@ def questions() -> torch.Tensor:
 @functools.cache
 def is_context_phone(token_id: int) -> bool:
     """Whether a token counts as a neighbour: a phone symbol that is not an annotation mark."""
-    symbol = symbols[token_id]
-    return token_id != BLANK_ID and is_phone_symbol(symbol) and symbol not in MARKS_BEFORE + MARKS_AFTER
+    return token_id != BLANK_ID and is_phone_symbol(symbols[token_id]) and not is_mark(token_id)
 
 
 def token_contexts(token_ids: list[int]) -> list[tuple[int, int]]:
@@ -58,7 +57,7 @@ def token_contexts(token_ids: list[int]) -> list[tuple[int, int]]:
     contexts = [(PAUSE, PAUSE)] * len(token_ids)
     left = PAUSE
     for k, token in enumerate(token_ids):
-        if is_context_phone(token) or _is_mark(token):
+        if is_context_phone(token) or is_mark(token):
             contexts[k] = (left, PAUSE)
         if is_context_phone(token):
             left = token
@@ -67,18 +66,13 @@ def token_contexts(token_ids: list[int]) -> list[tuple[int, int]]:
     right = PAUSE
     for k in range(len(token_ids) - 1, -1, -1):
         token = token_ids[k]
-        if is_context_phone(token) or _is_mark(token):
+        if is_context_phone(token) or is_mark(token):
             contexts[k] = (contexts[k][0], right)
         if is_context_phone(token):
             right = token
         elif _breaks_context(token):
             right = PAUSE
     return contexts
-
-
-@functools.cache
-def _is_mark(token_id: int) -> bool:
-    return token_id != BLANK_ID and symbols[token_id] in MARKS_BEFORE + MARKS_AFTER
 
 
 @functools.cache
@@ -136,7 +130,7 @@ def log_likelihood(
     ``-0.5 * n * sum(log variance)``, from counts [sets], sums and squares [sets, D]; variances floored at
     ``floor`` [D]."""
     n = counts.clamp(min=1)[:, None]
-    variances = torch.maximum(squares / n - (sums / n) ** 2, floor)
+    variances = torch.maximum(squares / n - (sums / n) ** 2, floor).clamp(min=1e-12)  # a constant dimension: no -inf
     return -0.5 * counts * torch.log(variances).sum(1)
 
 

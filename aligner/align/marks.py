@@ -35,7 +35,8 @@ class MarkGroup:
     phone: int
 
 
-def _is_mark(token_id: int) -> bool:
+def is_mark(token_id: int) -> bool:
+    """Whether a token is an annotation mark (stress, length, tie)."""
     return token_id != BLANK_ID and symbols[token_id] in MARKS_BEFORE + MARKS_AFTER
 
 
@@ -46,7 +47,7 @@ def _marked_phone(token_ids: list[int], k: int) -> int | None:
     j = k + step
     while 0 <= j < len(token_ids):
         token = token_ids[j]
-        if token != BLANK_ID and not _is_mark(token):
+        if token != BLANK_ID and not is_mark(token):
             return j if is_phone_symbol(symbols[token]) else None
         j += step
     return None
@@ -57,7 +58,7 @@ def mark_groups(token_ids: list[int]) -> list[MarkGroup]:
     spanning the phone, its marks and the blanks between them. Marks with no phone to mark are left alone."""
     spans: dict[int, list[int]] = {}
     for k, token in enumerate(token_ids):
-        if _is_mark(token) and (phone := _marked_phone(token_ids, k)) is not None:
+        if is_mark(token) and (phone := _marked_phone(token_ids, k)) is not None:
             spans.setdefault(phone, [phone, phone])
             spans[phone][0] = min(spans[phone][0], k)
             spans[phone][1] = max(spans[phone][1], k)

@@ -10,9 +10,10 @@ skipped, not both. Every other token (blank, space, punctuation, annotation mark
 The search is MAS (Glow-TTS's monotonic alignment search) with more moves: besides staying on a row or
 stepping to the next, the path may step over one row into row r when row r is an offset state (its onset
 skipped) or row r - 1 is one (the previous phone's offset skipped), and over two rows when both are skipped
-(rows r and r - 2 are offsets). Every token then keeps at least one frame, and the one-state case is exactly
-MAS. It is written here, compiled by numba on the CPU, because no library searches this topology
-(torchaudio's ``forced_align`` knows only CTC's).
+(rows r and r - 2 are offsets). Every token then keeps at least one frame, and the one-state case finds
+MAS's path (sums here are in float64, MAS's in float32: near-ties may differ). It is written here, compiled
+by numba on the CPU, because no library searches this topology (torchaudio's ``forced_align`` knows only
+CTC's).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numba
 import numpy as np
 import torch
 
-NEG_INF = -1e30
+NEG_INF = -1e30  # not reached: no path
+FLOOR = -1e20  # the lowest score a frame may have (-inf and NaN scores become this)
 
 
 def state_rows(has_two_states: list[bool]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,6 +76,7 @@ def state_search(scores: list[torch.Tensor], row_states: list[torch.Tensor]) -> 
         tokens = int((states == 0).sum())
         if tokens > matrix.shape[1]:
             raise ValueError(f"{tokens} tokens for {matrix.shape[1]} frames: each token needs a frame")
-        values = matrix.detach().to("cpu", torch.float64).numpy()
+        values = np.nan_to_num(matrix.detach().to("cpu", torch.float64).numpy(), nan=FLOOR, neginf=FLOOR)
+        values = np.maximum(values, FLOOR)  # an impossible row stays above the search's own NEG_INF
         durations.append(torch.from_numpy(_best_path(values, (states == 1).numpy())))
     return durations

@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +181,7 @@ class StageOptions:
 
 
 def first_halves(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
-    """Onset frames [tokens] of a flat start: the first half (rounded up) of a phone token's frames."""
+    """Onset frames [tokens] of a uniform segmentation: the first half (rounded up) of a phone token's frames."""
     phones = torch.tensor([is_context_phone(i) for i in token_ids])
     return torch.where(phones, (durations + 1) // 2, durations)
 
@@ -356,13 +356,15 @@ def fit_acoustic_stage(
     frontend = resolve_frontend(text_frontend)
     skipped: list[str] = []
     items = read_corpus(corpus, frontend, checkpoint, utterances, torch.device(device), skipped)
-    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks, StageOptions())
+    options = StageOptions()
+    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks, options)
     result = {
         "offset_ms": round(offset * 1000, 2),
         "ctc_weight": ctc_weight,
         "annotation_marks": marks,
         "text_frontend": frontend.name,
         "acoustic_model": True,
+        "stage": asdict(options),
         "corpus": str(corpus.root),
         "utterances": len(items),
         "skipped": skipped,
