@@ -13,7 +13,7 @@ no truth: only the wavs, the texts and the CTC model.
    where in its receptive field it puts a phone's evidence, so the CTC frame offset is moved by the mean
    difference between the boundaries of two adjacent phones in this acoustic alignment and in the seed.
 3. Rounds 2..N, as an HMM aligner's training grows (the Montreal Forced Aligner's monophone, triphone and
-   LDA passes), each from the last alignment: an LDA of 9 spliced frames (``LDA_DIMS`` dimensions,
+   LDA passes), each from the last alignment: an LDA of 9 spliced frames (40 dimensions,
    re-estimated every round), two states per phone token (onset, offset: ``aligner.align.states``; the
    second round splits each phone's frames in halves), context-dependent Gaussians of each state tied by
    a decision tree (``aligner.align.context``); then re-alignment with the acoustic scores plus
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "--utterances", type=int, default=1000, help="fit on at most this many utterances (default: %(default)s)"
     )
     parser.add_argument(
-        "--ctc-weight", type=float, default=CTC_WEIGHT, help="weight of the CTC scores (default: %(default)s)"
+        "--ctc-weight", type=float, default=CTC_WEIGHT, help="weight of the CTC scores (default: %(default).3g)"
     )
     parser.add_argument("--device", default="cpu", help="where the CTC model runs (default: cpu)")
     args = parser.parse_args(argv)
