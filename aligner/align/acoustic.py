@@ -189,6 +189,20 @@ class GaussianStats:
         self.sums.index_add_(0, labels, x)
         self.squares.index_add_(0, labels, x * x)
 
+    def pooled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and variance [D] of all frames of all classes together."""
+        total = self.counts.sum()
+        mean = self.sums.sum(0) / total
+        return mean, self.squares.sum(0) / total - mean**2
+
+    def tied(self, group: torch.Tensor) -> GaussianStats:
+        """The statistics of groups of classes: class c goes to group ``group[c]`` ([C], int64)."""
+        result = GaussianStats.empty(self.sums.shape[1], int(group.max()) + 1)
+        result.counts.index_add_(0, group, self.counts)
+        result.sums.index_add_(0, group, self.sums)
+        result.squares.index_add_(0, group, self.squares)
+        return result
+
 
 @dataclass
 class AcousticModel:
@@ -241,11 +255,9 @@ class AcousticModel:
         """Maximum-likelihood Gaussians. Variances are floored at ``VARIANCE_FLOOR`` of the pooled
         variance; a class seen on fewer than ``MIN_CLASS_FRAMES`` frames keeps the pooled variance, and
         one never seen the pooled mean too (it then scores every frame alike: the CTC scores decide)."""
-        total = stats.counts.sum()
-        if total == 0:
+        if stats.counts.sum() == 0:
             raise ValueError("no frame to fit the acoustic model on")
-        pooled_mean = stats.sums.sum(0) / total
-        pooled_var = stats.squares.sum(0) / total - pooled_mean**2
+        pooled_mean, pooled_var = stats.pooled()
         n = stats.counts.clamp(min=1)[:, None]
         means = stats.sums / n
         variances = torch.maximum(stats.squares / n - means**2, VARIANCE_FLOOR * pooled_var)
@@ -304,12 +316,18 @@ class AcousticStage:
     model: AcousticModel
     ctc_weight: float
 
-    def scores(self, features: torch.Tensor, token_ids: list[int], ctc_scores: torch.Tensor) -> torch.Tensor:
-        """Score matrix [rows, frames] (``AcousticModel.rows``: one row per token for a one-state model):
-        acoustic log-likelihoods of ``features`` [frames, D], plus ``ctc_weight`` times the CTC scores of the
-        row's token on the mel grid (``ctc_scores`` [tokens, frames]), plus the blank tie-break."""
+    def scores(
+        self,
+        features: torch.Tensor,
+        token_ids: list[int],
+        rows: tuple[torch.Tensor, torch.Tensor],
+        ctc_scores: torch.Tensor,
+    ) -> torch.Tensor:
+        """Score matrix [rows, frames] over the model's ``rows`` of ``token_ids`` (``AcousticModel.rows``: one
+        row per token for a one-state model): acoustic log-likelihoods of ``features`` [frames, D], plus
+        ``ctc_weight`` times the CTC scores of the row's token on the mel grid (``ctc_scores`` [tokens,
+        frames]), plus the blank tie-break."""
         device = ctc_scores.device
-        rows = self.model.rows(token_ids)
         row_token = rows[0].to(device)
         acoustic = self.model.log_likelihoods(
             self.model.features(features).to(device), self.model.row_gaussians(token_ids, rows).to(device)

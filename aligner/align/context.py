@@ -54,25 +54,24 @@ def is_context_phone(token_id: int) -> bool:
 
 def token_contexts(token_ids: list[int]) -> list[tuple[int, int]]:
     """(left, right) neighbour symbol ids of every token (module doc); ``(PAUSE, PAUSE)`` for non-phones."""
-    contexts = [(PAUSE, PAUSE)] * len(token_ids)
-    left = PAUSE
-    for k, token in enumerate(token_ids):
-        if is_context_phone(token) or is_mark(token):
-            contexts[k] = (left, PAUSE)
+    lefts = _nearest_before(token_ids)
+    rights = _nearest_before(token_ids[::-1])[::-1]
+    return [
+        (left, right) if is_context_phone(token) or is_mark(token) else (PAUSE, PAUSE)
+        for token, left, right in zip(token_ids, lefts, rights, strict=True)
+    ]
+
+
+def _nearest_before(token_ids: list[int]) -> list[int]:
+    """The nearest context phone before each token: ``PAUSE`` at the start and after punctuation."""
+    nearest, last = [], PAUSE
+    for token in token_ids:
+        nearest.append(last)
         if is_context_phone(token):
-            left = token
+            last = token
         elif _breaks_context(token):
-            left = PAUSE
-    right = PAUSE
-    for k in range(len(token_ids) - 1, -1, -1):
-        token = token_ids[k]
-        if is_context_phone(token) or is_mark(token):
-            contexts[k] = (contexts[k][0], right)
-        if is_context_phone(token):
-            right = token
-        elif _breaks_context(token):
-            right = PAUSE
-    return contexts
+            last = PAUSE
+    return nearest
 
 
 @functools.cache

@@ -83,10 +83,10 @@ def acoustic_search(
     ``features`` [frames, D], ``token_ids`` and ``ctc_scores`` [tokens, frames] on the mel grid): MAS
     (``batched_mas``) for a one-state model, the two-state search of ``aligner.align.states`` otherwise;
     ``groups``: annotation-mark groups (``aligner.align.marks``) or None."""
-    matrices = [stage.scores(f, ids, c) for f, ids, c in zip(features, token_ids, ctc_scores, strict=True)]
+    rows = [stage.model.rows(ids) for ids in token_ids]
+    matrices = [stage.scores(f, ids, r, c) for f, ids, r, c in zip(features, token_ids, rows, ctc_scores, strict=True)]
     if stage.model.n_states == 1:
         return [StatePath(d, d) for d in batched_mas(matrices, groups)]
-    rows = [stage.model.rows(ids) for ids in token_ids]
     if groups is not None:
         matrices = [share_rows(m, g, r[0]) for m, g, r in zip(matrices, groups, rows, strict=True)]
     paths = []

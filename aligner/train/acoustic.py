@@ -239,16 +239,11 @@ def fit(
     stats = GaussianStats.empty(features[0].shape[1], len(keys))
     for item_features, item_labels in zip(features, key_labels, strict=True):
         stats.add(item_features, item_labels)
-    total = stats.counts.sum()
-    floor = VARIANCE_FLOOR * (stats.squares.sum(0) / total - (stats.sums.sum(0) / total) ** 2)
+    floor = VARIANCE_FLOOR * stats.pooled()[1]
     tree, key_gaussian = grow_trees(
         list(keys), stats.counts, stats.sums, stats.squares, floor, options.min_frames, options.min_gain, n_classes
     )
-    tied = GaussianStats.empty(stats.sums.shape[1], int(key_gaussian.max()) + 1)
-    tied.counts.index_add_(0, key_gaussian, stats.counts)
-    tied.sums.index_add_(0, key_gaussian, stats.sums)
-    tied.squares.index_add_(0, key_gaussian, stats.squares)
-    return AcousticModel.from_stats(tied, tree, projection, n_states)
+    return AcousticModel.from_stats(stats.tied(key_gaussian), tree, projection, n_states)
 
 
 def realign(
