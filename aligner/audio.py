@@ -1,4 +1,4 @@
-"""Matcha-TTS mel front end at 24 kHz, and wav loading.
+"""Matcha-TTS mel front end at any sample rate, and wav loading.
 
 Same computation as upstream ``matcha/utils/audio.py``: Slaney mel filterbank from librosa,
 Hann window, reflect padding of (n_fft - hop) / 2 samples on each side, ``center=False``,
@@ -16,7 +16,6 @@ import numpy as np
 import soundfile as sf
 import torch
 
-SAMPLE_RATE = 24000
 N_FFT = 1024
 HOP_LENGTH = 256
 WIN_LENGTH = 1024
@@ -32,16 +31,17 @@ class AudioError(ValueError):
 
 
 @lru_cache(maxsize=8)
-def _mel_basis(sampling_rate: int, n_fft: int, num_mels: int, fmin: float, fmax: float) -> torch.Tensor:
+def mel_basis(sampling_rate: int, n_fft: int, num_mels: int, fmin: float, fmax: float) -> torch.Tensor:
+    """librosa's Slaney mel filterbank [num_mels, n_fft // 2 + 1] (float32), cached."""
     basis = librosa.filters.mel(sr=sampling_rate, n_fft=n_fft, n_mels=num_mels, fmin=fmin, fmax=fmax)
     return torch.from_numpy(basis).float()
 
 
 def mel_spectrogram(
     y: torch.Tensor,
+    sampling_rate: int,
     n_fft: int = N_FFT,
     num_mels: int = N_MELS,
-    sampling_rate: int = SAMPLE_RATE,
     hop_size: int = HOP_LENGTH,
     win_size: int = WIN_LENGTH,
     fmin: float = F_MIN,
@@ -50,7 +50,7 @@ def mel_spectrogram(
     """Log-mel of ``y`` ([B, samples] or [samples], float in [-1, 1]) as [B, num_mels, floor(samples/hop)]."""
     if y.dim() == 1:
         y = y.unsqueeze(0)
-    basis = _mel_basis(sampling_rate, n_fft, num_mels, fmin, fmax).to(y.device)
+    basis = mel_basis(sampling_rate, n_fft, num_mels, fmin, fmax).to(y.device)
     window = torch.hann_window(win_size, device=y.device)
     pad = (n_fft - hop_size) // 2
     if y.shape[-1] <= pad:
@@ -100,9 +100,10 @@ def check_not_truncated(path: str | Path) -> None:
             handle.seek(declared + declared % 2, 1)
 
 
-def wav_frames(path: str | Path, sample_rate: int = SAMPLE_RATE) -> int:
+def wav_frames(path: str | Path, sample_rate: int, rate_source: str = "") -> int:
     """Sample count of a mono wav at ``sample_rate``, from its header; ``AudioError`` naming the file
-    when it is unreadable, truncated, at another rate or not mono."""
+    when it is unreadable, truncated, at another rate (naming both, and ``rate_source``: where the
+    expected rate comes from) or not mono."""
     try:
         info = sf.info(str(path))
         check_not_truncated(path)
@@ -111,11 +112,20 @@ def wav_frames(path: str | Path, sample_rate: int = SAMPLE_RATE) -> int:
     if info.channels != 1:
         raise AudioError(f"{path}: {info.channels} channels; a mono wav is expected")
     if info.samplerate != sample_rate:
-        raise AudioError(f"{path}: sample rate {info.samplerate} Hz, expected {sample_rate} Hz")
+        raise AudioError(rate_message(path, info.samplerate, sample_rate, rate_source))
     return int(info.frames)
 
 
-def load_wav(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = False) -> np.ndarray:
+def rate_message(path: str | Path, rate: int, expected: int, rate_source: str = "") -> str:
+    """Why a wav at ``rate`` does not fit a corpus at ``expected`` Hz, naming the file and both rates."""
+    source = f" ({rate_source})" if rate_source else ""
+    return (
+        f"{path}: sample rate {rate} Hz, but the corpus is at {expected} Hz{source}; resample it to {expected} Hz, "
+        "as the Matcha reads it"
+    )
+
+
+def load_wav(path: str | Path, sample_rate: int, resample: bool = False) -> np.ndarray:
     """Read a mono wav as float32 in [-1, 1].
 
     A wav at another rate is an ``AudioError`` naming the file, unless ``resample`` is set
@@ -132,7 +142,7 @@ def load_wav(path: str | Path, sample_rate: int = SAMPLE_RATE, resample: bool = 
     audio = audio[:, 0]
     if sr != sample_rate:
         if not resample:
-            raise AudioError(f"{path}: sample rate {sr} Hz, expected {sample_rate} Hz (use --resample)")
+            raise AudioError(rate_message(path, sr, sample_rate))
         import soxr
 
         audio = soxr.resample(audio, sr, sample_rate).astype(np.float32)

@@ -22,7 +22,6 @@ import torch
 
 from aligner.align.acoustic import AcousticStage
 from aligner.align.methods import annotation_groups
-from aligner.align.timing import frame_seconds
 from aligner.corpus import Corpus, reference_path
 from aligner.evaluate.phone_match import PhoneMismatch
 from aligner.evaluate.score import (
@@ -66,8 +65,8 @@ def score(corpus: Path, items: list, durations: list[torch.Tensor]) -> dict:
         phones = json.loads(reference_path(corpus, item.rel_path).read_text())["phones"]
         d = item_durations.numpy()
         try:
-            errors.append(boundary_errors_ms(item.ipa, d, phones, frame_seconds()))
-            ownership.append(frame_ownership(item.ipa, d, phones, frame_seconds()))
+            errors.append(boundary_errors_ms(item.ipa, d, phones, item.frame_seconds))
+            ownership.append(frame_ownership(item.ipa, d, phones, item.frame_seconds))
         except PhoneMismatch:  # left out, as aligner.evaluate does
             continue
     return {

@@ -37,7 +37,6 @@ from common import RESULTS, WORK, demo_corpus, tiny_checkpoint, write_json
 from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.extract import Job, plan_jobs
 from aligner.align.methods import METHODS, AlignmentError
-from aligner.align.timing import frame_seconds
 from aligner.audio import AudioError
 from aligner.corpus import Corpus
 from aligner.durations import save_durations, validate_durations
@@ -96,16 +95,17 @@ def measure(corpus: Path, checkpoint: Path, device: torch.device, batch_size: in
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="extract-stages-", dir=WORK) as tmp:
         out_dir = Path(tmp)
-        plan = plan_jobs(Corpus.open(corpus), builtin_frontend(), out_dir, add_blank=True, fmt="pt", overwrite=True)
+        opened = Corpus.open(corpus)
+        plan = plan_jobs(opened, builtin_frontend(), out_dir, add_blank=True, fmt="pt", overwrite=True)
         jobs = [plan.jobs[i] for i in select(len(plan.jobs), limit)]
-        aligner = Wav2Vec2Aligner(checkpoint, device, method)
+        aligner = Wav2Vec2Aligner(checkpoint, device, opened.sample_rate, opened.hop_length, method)
         run_batch(aligner, jobs[-batch_size:], out_dir, None)
         seconds: Counter[str] = Counter()
         failed = sum(
             run_batch(aligner, jobs[first : first + batch_size], out_dir, seconds)
             for first in range(0, len(jobs), batch_size)
         )
-    audio_seconds = sum(job.n_frames for job in jobs) * frame_seconds()
+    audio_seconds = sum(job.n_frames for job in jobs) * opened.frame_seconds
     total = sum(seconds.values())
     stages = {
         stage: {

@@ -22,7 +22,7 @@ def demo_corpus(tmp_path_factory) -> Path:
     """A 16-utterance demo corpus (all four languages) with wavs, reference/ and mels/. Read-only."""
     root = tmp_path_factory.mktemp("demo") / "corpus"
     build_corpus(root, n=16, seed=0, progress=False)
-    written, _, failures = precompute(root)
+    _, written, _, failures = precompute(root)
     assert written == 16 and not failures
     return root
 

@@ -5,6 +5,7 @@ The fork's corpus (``data/corpus-small-24k/`` under the fork's root) is laid out
     train.csv, validate.csv   no header, ``rel_path|spk|language|text`` (rel_path like ``0/0001``)
     wav/{rel_path}.wav        24 kHz mono PCM_16
     mels/{rel_path}.npy       the fork's mel (``fork_mel``): float32 [100, samples // 256 + 1]
+    mels128/{rel_path}.npy    its double-resolution mel for MAS: [100, samples // 128 + 1]
 
 Speech comes from the project's espeak-ng demo synthesiser (:mod:`aligner.demo`).
 """
@@ -86,11 +87,12 @@ def make_fork_corpus(root: Path, n: int = 12) -> Path:
         if not len(pcm):
             raise RuntimeError(f"espeak produced no audio for {text!r}")
         wav = corpus / "wav" / f"{rel}.wav"
-        mel = corpus / "mels" / f"{rel}.npy"
         wav.parent.mkdir(parents=True, exist_ok=True)
-        mel.parent.mkdir(parents=True, exist_ok=True)
         sf.write(wav, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        np.save(mel, fork_mel(pcm.astype(np.float32) / 32768.0))
+        for folder, hop in (("mels", 256), ("mels128", 128)):
+            mel = corpus / folder / f"{rel}.npy"
+            mel.parent.mkdir(parents=True, exist_ok=True)
+            np.save(mel, fork_mel(pcm.astype(np.float32) / 32768.0, hop))
         (validate if i % 5 == 0 else train).append(f"{rel}|{spk}|{LANGUAGE}|{text}\n")
     (corpus / "train.csv").write_text("".join(train), encoding="utf-8")
     (corpus / "validate.csv").write_text("".join(validate), encoding="utf-8")

@@ -19,11 +19,12 @@ from aligner.align.acoustic import (
 from aligner.align.methods import align
 from aligner.align.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
+from aligner.audio import mel_spectrogram
 from aligner.text import BLANK_ID, SPACE_ID, symbol_to_id, symbols
 from aligner.train.acoustic import TrainingUtterance, fit_acoustic_stage, viterbi_training
 
 A, B = symbol_to_id["a"], symbol_to_id["b"]
-HOP = frame_seconds()
+HOP = frame_seconds(256, 24000)
 
 
 def test_training_labels_train_the_pause_on_real_pauses_only():
@@ -131,7 +132,8 @@ def test_viterbi_training_sets_the_ctc_offset_from_the_corpus_itself():
         }
         tokens = [BLANK_ID, A, BLANK_ID, B, BLANK_ID, A, BLANK_ID, B, BLANK_ID]
         ctc = spiked_log_probs(n_ctc, spikes)[:, tokens].T
-        items.append(TrainingUtterance(f"u{len(items)}", "abab", tokens, clean_features(layout, generator), ctc))
+        features = clean_features(layout, generator)
+        items.append(TrainingUtterance(f"u{len(items)}", "abab", tokens, features, ctc, HOP))
     model, offset, history = viterbi_training(items, rounds=3, min_change=0.0, ctc_weight=3.0)
     assert offset == pytest.approx(NOMINAL_OFFSET_SECONDS - lag, abs=CTC_FRAME_SECONDS / 4)
     assert history[0]["offset_ms"] == pytest.approx(1000 * offset, abs=0.01)
@@ -140,17 +142,46 @@ def test_viterbi_training_sets_the_ctc_offset_from_the_corpus_itself():
 
 def test_features_have_one_normalised_row_per_mel_frame_centred_on_it():
     """A click at sample 24000 lies at the centre of mel frame 93 ((93 + 0.5) * 256 = 23936 + 128): the
-    short-window energy peaks there; a mel one frame longer than the wav repeats the last spectra."""
+    short-window energy peaks there; the 80 Matcha bands are upstream's mel of the wav exactly."""
     wav = np.random.default_rng(0).normal(0, 1e-3, 48000).astype(np.float32)
     wav[93 * 256 + 128] = 1.0
-    features = acoustic_features(wav, 188)
-    assert features.shape == (188, 360)
-    assert torch.equal(features[-1, :120], features[-2, :120])  # the spectra; their deltas differ
+    features = acoustic_features(wav, 24000, 187, HOP)
+    assert features.shape == (187, 360)
     assert torch.allclose(features.mean(0), torch.zeros(360), atol=1e-4)
-    assert torch.allclose(features.std(0, unbiased=False), torch.ones(360), atol=1e-3)
-    short_energy = features[:, 80:120].sum(1)
-    assert int(short_energy.argmax()) == 93
     assert torch.allclose(features.std(0, unbiased=False), torch.ones(360), atol=1e-2)
+    assert int(features[:, 80:120].sum(1).argmax()) == 93
+    mel = mel_spectrogram(torch.from_numpy(wav), 24000)[0]
+    upstream = ((mel - mel.mean(1, keepdim=True)) / (mel.std(1, unbiased=False, keepdim=True) + 1e-5)).T
+    assert torch.allclose(features[:, :80], upstream, atol=1e-3)
+
+
+@pytest.mark.parametrize("rate, hop", [(22050, 256), (16000, 256), (44100, 512), (24000, 128)])
+def test_features_follow_the_grid_of_any_rate_and_hop(rate, hop):
+    """The same click at 0.9 s in a wav of any rate lands in the frame whose centre is nearest 0.9 s, and the
+    spectra of a 24 kHz-fitted stage's bands are those of the same sound at 24 kHz (the wav is resampled)."""
+    seconds = hop / rate
+    wav = np.random.default_rng(1).normal(0, 1e-3, 2 * rate).astype(np.float32)
+    wav[int(0.9 * rate)] = 1.0
+    n_frames = len(wav) // hop
+    features = acoustic_features(wav, rate, n_frames, seconds)
+    assert features.shape == (n_frames, 360)
+    assert int(features[:, 80:120].sum(1).argmax()) == round(0.9 / seconds - 0.5)
+    centred = acoustic_features(wav, rate, n_frames + 1, seconds, centred=True)
+    assert int(centred[:, 80:120].sum(1).argmax()) == round(0.9 / seconds)
+
+
+def test_a_tone_gives_the_same_features_at_22050_and_24000_hz():
+    """A 440 Hz tone with a 1 kHz burst: frames of equal times have nearly equal static features."""
+
+    def tone(rate: int) -> np.ndarray:
+        t = np.arange(int(1.5 * rate)) / rate
+        burst = ((t > 0.5) & (t < 0.8)) * 0.3 * np.sin(2 * np.pi * 1000 * t)
+        return (0.3 * np.sin(2 * np.pi * 440 * t) + burst).astype(np.float32)
+
+    seconds = 0.01  # the same frame times for both
+    a = acoustic_features(tone(24000), 24000, 140, seconds)[:, :120]
+    b = acoustic_features(tone(22050), 22050, 140, seconds)[:, :120]
+    assert float((a - b).abs().mean()) < 0.05
 
 
 def test_fitting_names_what_it_leaves_out_and_keeps_the_rest(corpus, checkpoint, tmp_path):

@@ -27,11 +27,13 @@ from aligner.asrcnn.layers import dct_matrix
 from aligner.asrcnn.mel import asr_mel
 from aligner.asrcnn.train import compute_losses, diagonal_penalty, train
 from aligner.audio import load_wav
-from aligner.corpus import mel_path, read_metadata, wav_path
+from aligner.corpus import Corpus, mel_path, read_metadata
 from aligner.text import UnknownSymbolError, symbol_to_id, text_to_sequence
+from aligner.text.frontend import builtin_frontend
 
 # Names and shapes of StyleTTS2's state dict (copy of the reference styletts2-asrcnn-state.json).
 STATE_JSON = Path(__file__).parent / "data" / "styletts2_state_shapes.json"
+MEL_SECONDS = 256 / 24000  # the demo corpus's Matcha grid
 TINY = {"input_dim": 80, "hidden_dim": 16, "n_token": 180, "n_layers": 1, "token_embedding_dim": 16}
 
 
@@ -144,7 +146,7 @@ def test_mel_front_end_is_styletts2s():
 
 def _demo_batch(corpus: Path, add_blank: bool, n: int = 3):
     utterances = read_metadata(corpus)[:n]
-    wavs = [load_wav(wav_path(corpus, u.rel_path)) for u in utterances]
+    wavs = [load_wav(u.wav, 24000) for u in utterances]
     ids = [text_to_sequence(u.text, u.language, add_blank)[0] for u in utterances]
     frames = [int(np.load(mel_path(corpus, u.rel_path)).shape[1]) for u in utterances]
     return wavs, ids, frames
@@ -158,7 +160,7 @@ def test_durations_meet_the_contract(demo_corpus, add_blank, blank_share, pad, r
     torch.manual_seed(0)
     model = build_asrcnn({"model_params": TINY}).eval()
     wavs, ids, frames = _demo_batch(demo_corpus, add_blank)
-    results = asrcnn_align(model, wavs, ids, frames, add_blank, blank_share, pad, rows)
+    results = asrcnn_align(model, wavs, ids, frames, MEL_SECONDS, add_blank, blank_share, pad, rows)
     for result, token_ids, n_frames in zip(results, ids, frames, strict=True):
         assert isinstance(result, Alignment)
         assert len(result.durations) == len(token_ids) and result.durations.dtype == torch.int64
@@ -169,12 +171,12 @@ def test_durations_meet_the_contract(demo_corpus, add_blank, blank_share, pad, r
 def test_short_audio_and_uncovered_symbols(demo_corpus):
     model = build_asrcnn({"model_params": TINY | {"n_token": 178}}).eval()
     wavs, ids, frames = _demo_batch(demo_corpus, True, n=2)
-    results = asrcnn_align(model, [wavs[0], wavs[1][:2400]], ids, frames, True)
+    results = asrcnn_align(model, [wavs[0], wavs[1][:2400]], ids, frames, MEL_SECONDS, True)
     assert isinstance(results[0], Alignment)
     assert isinstance(results[1], AlignmentError) and "too short" in str(results[1])
     tilde = symbol_to_id["\u0303"]
     with pytest.raises(UnknownSymbolError, match="U\\+0303"):
-        asrcnn_align(model, wavs[:1], [[0, tilde, 0]], frames[:1], True)
+        asrcnn_align(model, wavs[:1], [[0, tilde, 0]], frames[:1], MEL_SECONDS, True)
 
 
 def test_attention_rows_are_one_decoder_step_apart():
@@ -208,7 +210,7 @@ def test_blanks_land_on_boundaries_and_pads():
 
 def test_a_few_steps_reduce_the_loss(demo_corpus, tmp_path):
     torch.manual_seed(0)
-    examples, _ = prepare_examples(demo_corpus, 180)
+    examples, _ = prepare_examples(Corpus.open(demo_corpus), 180, builtin_frontend())
     batch = collate([ASRDataset(examples[:4], tmp_path / "asr_mels")[i] for i in range(4)])
     assert (tmp_path / "asr_mels" / f"{examples[0].rel_path}.npy").is_file()
     assert not (demo_corpus / "asr_mels").exists()

@@ -14,7 +14,7 @@ import soundfile as sf
 from test_extract import REPO, run
 from transformers import Wav2Vec2ForCTC
 
-from aligner.corpus import mel_path, wav_path
+from aligner.corpus import mel_path, read_metadata
 from aligner.train.vocab import build_processor
 
 N_UTTERANCES = 4  # a copy of the demo corpus cut to its first lines keeps each run short
@@ -51,8 +51,12 @@ def set_english_text(corpus: Path, text: str) -> None:
     set_field(corpus, 3, text)
 
 
+def wav_of(corpus: Path, rel_path: str) -> Path:
+    return next(u.wav for u in read_metadata(corpus) if u.rel_path == rel_path)
+
+
 def bad_wav(corpus: Path) -> Path:
-    return wav_path(corpus, rel_paths(corpus)[BAD])
+    return wav_of(corpus, rel_paths(corpus)[BAD])
 
 
 def bad_mel(corpus: Path) -> Path:
@@ -126,7 +130,7 @@ SKIPPED = {
     "audio too short for its tokens": (lambda c: set_field(c, 3, LONG_TEXT), ["audio too short for its tokens"]),
     "22.05 kHz wav": (
         lambda c: rewrite_wav(c, lambda a: a[: len(a) * 147 // 160], rate=22050),
-        ["{wav}", "sample rate 22050 Hz, expected 24000 Hz"],
+        ["{wav}", "sample rate 22050 Hz, but the corpus is at 24000 Hz (the rate of"],
     ),
     "stereo wav": (lambda c: rewrite_wav(c, lambda a: np.stack([a, a], axis=1)), ["{wav}", "2 channels"]),
     "truncated wav": (lambda c: truncate(bad_wav(c)), ["{wav}", "truncated wav"]),
@@ -162,8 +166,8 @@ def test_a_mel_must_have_floor_or_one_more_frame_than_its_wav_gives(corpus, chec
     key, near = rel_paths(corpus)[BAD], rel_paths(corpus)[BAD + 1]
     n_mel = np.load(mel_path(corpus, key)).shape[1]
     rewrite_wav(corpus, lambda a: a[: len(a) - 2 * 256])  # two frames shorter than its mel
-    audio, _ = sf.read(wav_path(corpus, near), dtype="float32")
-    sf.write(wav_path(corpus, near), audio[:-256], 24000)  # one frame shorter: the mel is a center=True one, fine
+    audio, _ = sf.read(wav_of(corpus, near), dtype="float32")
+    sf.write(wav_of(corpus, near), audio[:-256], 24000)  # one frame shorter: the mel is a center=True one, fine
     samples = sf.info(str(bad_wav(corpus))).frames
     assert run(corpus, checkpoint) == 1
     causes = [str(bad_mel(corpus)), f"has {n_mel} frames", f"{samples} samples", f"= {samples // 256} (center=False)"]

@@ -8,7 +8,7 @@ import torch
 
 from aligner.align.methods import Alignment
 from aligner.align.timing import durations_from_intervals, frame_seconds
-from aligner.corpus import wav_path
+from aligner.corpus import Corpus
 from aligner.evaluate.calibrate import main, measure_offset, reference_utterances
 from aligner.evaluate.reference_durations import reference_token_intervals
 from matcha.utils.extract_durations import main as extract
@@ -24,7 +24,7 @@ class ShiftedTruth:
     def __init__(self, corpus, items, true_offset_ms, offset_ms=12.5):
         self.offset_ms = offset_ms
         self.true_offset_ms = true_offset_ms
-        self.truth = {wav_path(corpus, rel_path): (ipa, reference) for rel_path, ipa, reference in items}
+        self.truth = {utterance.wav: (ipa, reference) for utterance, ipa, reference in items}
 
     def read_audio(self, path):
         return path
@@ -35,17 +35,17 @@ class ShiftedTruth:
         for path, frames in zip(audios, n_frames, strict=True):
             ipa, reference = self.truth[path]
             starts, ends = reference_token_intervals(ipa, reference["phones"], reference["duration"])
-            durations = durations_from_intervals(starts + shift, ends + shift, frames, frame_seconds())
+            durations = durations_from_intervals(starts + shift, ends + shift, frames, frame_seconds(256, 24000))
             results.append(Alignment(durations, 0.0, 0.0))
         return results
 
 
 @pytest.mark.parametrize("true_offset_ms", [-20.0, 40.0])
 def test_the_measurement_recovers_a_known_shift(demo_corpus, true_offset_ms):
-    items = reference_utterances(demo_corpus, limit=8)
+    items = reference_utterances(Corpus.open(demo_corpus), limit=8)
     assert len(items) == 8
     aligner = ShiftedTruth(demo_corpus, items, true_offset_ms)
-    result = measure_offset(aligner, demo_corpus, items, batch_size=3, rounds=3)
+    result = measure_offset(aligner, Corpus.open(demo_corpus), items, batch_size=3, rounds=3)
     first, second, third = result["rounds"]
     shift_ms = 12.5 - true_offset_ms  # +32.5 ms (late) or -27.5 ms (early)
     assert result["start_offset_ms"] == first["offset_ms"] == 12.5

@@ -140,8 +140,8 @@ def test_a_shift_of_k_frames_moves_every_boundary_by_k_frames(demo_corpus, oracl
     durations[0] += 5
     shifted = durations.copy()
     shifted[0] += k  # the leading blank grows or shrinks: every symbol moves by k frames
-    before = boundary_errors_ms(ipa, durations, reference["phones"], frame_seconds())
-    after = boundary_errors_ms(ipa, shifted, reference["phones"], frame_seconds())
+    before = boundary_errors_ms(ipa, durations, reference["phones"], frame_seconds(256, 24000))
+    after = boundary_errors_ms(ipa, shifted, reference["phones"], frame_seconds(256, 24000))
     np.testing.assert_allclose(after - before, k * 256 / 24000 * 1000)
     assert abs(k * 256 / 24000 * 1000 - k * 10.667) < 0.01
 

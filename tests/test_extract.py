@@ -14,7 +14,7 @@ import torch
 from aligner.align.methods import align, batched_mas
 from aligner.align.posteriors import load_aligner, log_posteriors
 from aligner.align.scores import score_matrix, to_frame_grid
-from aligner.audio import SAMPLE_RATE, load_wav
+from aligner.audio import load_wav
 from aligner.corpus import mel_path, read_metadata
 from aligner.durations import load_durations
 from aligner.text import SPACE_ID, symbol_to_id, text_to_sequence
@@ -22,6 +22,7 @@ from aligner.train.data import model_input
 from matcha.utils.extract_durations import main
 
 REPO = Path(__file__).resolve().parents[1]
+SAMPLE_RATE = 24000  # the demo corpus's
 
 
 def run(corpus: Path, checkpoint: Path, *extra: str) -> int:

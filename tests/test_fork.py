@@ -16,6 +16,7 @@ from fork_corpus import CORPUS_NAME, copy_fork, make_fork_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_CONFIG = f"configs/data/{CORPUS_NAME}.yaml"
+HOP128_CONFIG = f"configs/data/{CORPUS_NAME}-hop128.yaml"  # its double-resolution mels: hop 128, mels128/
 # What the fork's own TextMelDataset computes for each line: intersperse(to_phoneme_ids(to_phonemes(text, lang)))
 FORK_IDS = """
 import json, sys
@@ -57,10 +58,14 @@ def fork_run(tmp_path_factory):
              "--checkpoint", str(checkpoint), "--device", "cpu")  # fmt: skip
     npy = run(fork, "-m", "matcha.utils.extract_durations", "--data-config", DATA_CONFIG,
               "--checkpoint", str(checkpoint), "--device", "cpu", "--format", "npy")  # fmt: skip
+    hop128 = tmp_path_factory.mktemp("durations128")
+    npy128 = run(fork, "-m", "matcha.utils.extract_durations", "--data-config", HOP128_CONFIG,
+                 "--checkpoint", str(checkpoint), "--device", "cpu", "--format", "npy",
+                 "--out-dir", str(hop128))  # fmt: skip
     ids = json.loads(run(fork, "-c", FORK_IDS, str(corpus / "train.csv"), str(corpus / "validate.csv")).stdout)
     return {
-        "fork": fork, "corpus": corpus, "before": before, "checkpoint": checkpoint, "ids": ids,
-        "logs": {"added": added, "train": train, "pt": pt, "npy": npy},
+        "fork": fork, "corpus": corpus, "before": before, "checkpoint": checkpoint, "ids": ids, "hop128": hop128,
+        "logs": {"added": added, "train": train, "pt": pt, "npy": npy, "npy128": npy128},
     }  # fmt: skip
 
 
@@ -75,6 +80,21 @@ def test_every_file_has_the_forks_token_count_and_its_mels_frame_count(fork_run)
             assert len(vector) == len(token_ids), (rel_path, name)
             assert vector.sum() == mel.shape[1] and vector.min() >= 1, (rel_path, name)
         assert as_read.tolist() == durations.tolist()
+
+
+def test_hop_128_from_the_data_yaml_gives_files_on_the_double_resolution_grid(fork_run):
+    """The hop-128 YAML's mels128/ decide T (samples // 128 + 1), and the boundaries lie where the hop-256 files
+    put them (a grid read at the wrong hop would put them hundreds of ms off: twice or half as late)."""
+    corpus, ids, hop128 = fork_run["corpus"], fork_run["ids"], fork_run["hop128"]
+    assert "hop 128 = 5.33 ms a frame" in fork_run["logs"]["npy128"].stderr
+    gaps_ms = []
+    for rel_path, token_ids in ids.items():
+        fine = np.load(hop128 / f"{rel_path}.npy").astype(int)
+        coarse = np.load(corpus / "durations" / f"{rel_path}.npy").astype(int)
+        mel = np.load(corpus / "mels128" / f"{rel_path}.npy")
+        assert len(fine) == len(token_ids) and fine.min() >= 1 and fine.sum() == mel.shape[1], rel_path
+        gaps_ms.append(np.abs(np.cumsum(fine) * 128 - np.cumsum(coarse) * 256) / 24)  # samples -> ms at 24 kHz
+    assert float(np.median(np.concatenate(gaps_ms))) < 25
 
 
 def test_the_runs_say_which_front_end_and_the_checkpoint_records_it(fork_run):

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 
+from aligner.audio import mel_spectrogram
 from aligner.corpus import mel_path, read_metadata
 from aligner.mels import main
 
@@ -61,3 +63,20 @@ def test_a_bad_metadata_line_fails_alone(tmp_path, capsys):
     assert "metadata.csv:2: empty text" in captured.err and "2 written, 0 already there, 1 failed" in captured.out
     assert mel_path(corpus, "0/0001").is_file() and mel_path(corpus, "0/0003").is_file()
     assert not mel_path(corpus, "0/0002").exists()
+
+
+def test_a_22050_hz_corpus_gets_upstream_mels_at_its_own_rate_and_its_yamls_settings(tmp_path, capsys):
+    corpus = make_corpus(tmp_path, ["0/0001|0|en-us|Hello."], rates={"0/0001": 22050})
+    assert main(["--corpus", str(corpus)]) == 0
+    assert "(22050 Hz, hop 256)" in capsys.readouterr().out
+    audio, rate = sf.read(corpus / "wavs" / "0" / "0001.wav", dtype="float32")
+    expected = mel_spectrogram(torch.from_numpy(audio), rate)[0].numpy()
+    np.testing.assert_array_equal(np.load(mel_path(corpus, "0/0001")), expected)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"train_filelist_path: {corpus / 'metadata.csv'}\nmel_dir: {tmp_path / 'm100'}\nsample_rate: 22050\n"
+        "hop_length: 128\nn_feats: 100\nf_max: 11025\n",
+        encoding="utf-8",
+    )
+    assert main(["--data-config", str(config)]) == 0
+    assert np.load(tmp_path / "m100" / "0" / "0001.npy").shape == (100, len(audio) // 128)

@@ -5,8 +5,10 @@ evidence in one-frame spikes between long blanks, so MAS over CTC scores gives e
 frame or two and the blanks the rest. This stage scores every mel frame against diagonal Gaussians on
 short-time spectral features, so a token's score is high exactly over the frames that sound like it.
 
-**Features** of mel frame f (centred at (f + 0.5) * 256 samples at 24 kHz): Matcha's own 80-band
-log-mel (1024-sample window) and a 40-band log-mel of a 384-sample (16 ms) window on the same centres,
+**Features** of mel frame f (centred at (f + 0.5) * hop / sample_rate seconds, the Matcha grid of any rate),
+from the wav resampled to ``ANALYSIS_RATE`` (24 kHz) whatever its own rate, so that a stage fitted on one
+corpus scores another at any rate alike: the 80-band log-mel of upstream Matcha's 1024-sample (42.7 ms)
+window and a 40-band log-mel of a 384-sample (16 ms) window on the same centres, both 0-8 kHz,
 with their first and second deltas (torchaudio's ``compute_deltas``), normalised per utterance (zero
 mean and unit variance per dimension): 360 numbers per frame. A fitted model scores instead the LDA
 projection (``LDA_DIMS``) of the 120 log-mel numbers of 9 frames around f (``project``).
@@ -28,18 +30,20 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg
+import soxr
 import torch
 from safetensors.torch import load_file, save_file
 from torchaudio.functional import compute_deltas
 
 from aligner.align.context import ContextTree, is_context_phone, token_contexts
 from aligner.align.states import state_rows
-from aligner.audio import HOP_LENGTH, N_MELS, mel_spectrogram
+from aligner.audio import F_MAX, F_MIN, N_FFT, N_MELS, WIN_LENGTH, mel_basis
 from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
 MODEL_FILE = "acoustic_model.safetensors"
 PAUSE_CLASS = 0
 N_CLASSES = len(symbols)
+ANALYSIS_RATE = 24000  # Hz: every wav is resampled to it before its features are taken
 SHORT_WINDOW = 384  # samples at 24 kHz: 16 ms
 SHORT_N_FFT = 512
 SHORT_N_MELS = 40
@@ -52,29 +56,50 @@ SPLICE = 4  # frames on each side spliced for the LDA
 LDA_DIMS = 40
 
 
-def acoustic_features(
-    wav: np.ndarray, n_frames: int, centred: bool = False, hop_length: int = HOP_LENGTH
-) -> torch.Tensor:
-    """Features [n_frames, 360] (float32) of a 24 kHz mono wav (float in [-1, 1]), one row per mel frame.
+def frame_centres(n_frames: int, frame_seconds: float, centred: bool) -> np.ndarray:
+    """Centres [n_frames] in seconds of a Matcha mel's frames: (f + 0.5) * frame_seconds for upstream's
+    center=False mels (floor(samples / hop) frames), f * frame_seconds for center=True ones."""
+    return (np.arange(n_frames) + (0.0 if centred else 0.5)) * frame_seconds
 
-    Mel frame f is centred at (f + 0.5) * hop samples (upstream Matcha's mels, floor(samples / hop) frames),
-    or at f * hop when ``centred`` (center=True mels such as a vocos front end's, samples // hop + 1 frames:
-    the wav is then padded by hop / 2 samples, reflected, on each side). Rows past the wav's own frames
-    repeat its last row; ``ValueError`` when the wav is too short for one frame."""
-    audio = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
-    half = hop_length // 2
-    if centred and len(audio) > half:
-        audio = torch.nn.functional.pad(audio[None, None], (half, half), mode="reflect")[0, 0]
-    long_window = mel_spectrogram(audio, hop_size=hop_length)[0]
-    short_window = mel_spectrogram(
-        audio, n_fft=SHORT_N_FFT, num_mels=SHORT_N_MELS, hop_size=hop_length, win_size=SHORT_WINDOW
-    )[0]
-    spectra = torch.cat([long_window, short_window])
-    if spectra.shape[1] == 0:
+
+def framed_log_mel(audio: torch.Tensor, centres: np.ndarray, n_fft: int, win_length: int, n_mels: int) -> torch.Tensor:
+    """Log-mel [n_mels, frames] of ``audio`` (float32 at ``ANALYSIS_RATE``) in windows centred at ``centres``
+    (seconds): upstream Matcha's mel (Hann window centred in the ``n_fft`` frame, magnitude, Slaney
+    filterbank 0-8 kHz, log clamped at 1e-5) at arbitrary frame centres. Written here because torch.stft
+    frames only at whole hops from sample 0, while the Matcha grid of a 22.05 kHz corpus falls between the
+    samples of the analysis rate: each frame starts at the nearest sample (within 0.02 ms). Samples past
+    either end are reflected, as upstream's padding reflects them (so at 24 kHz and hop 256 the frames are
+    exactly upstream's)."""
+    starts = torch.from_numpy(np.round(centres * ANALYSIS_RATE - n_fft / 2).astype(np.int64))
+    index = (starts[:, None] + torch.arange(n_fft)[None]).abs()
+    last = len(audio) - 1
+    index = torch.where(index > last, 2 * last - index, index).clamp(0, last)
+    window = torch.zeros(n_fft)
+    left = (n_fft - win_length) // 2
+    window[left : left + win_length] = torch.hann_window(win_length)
+    spectrum = torch.fft.rfft(audio[index] * window, n=n_fft)
+    magnitude = torch.sqrt(spectrum.real.pow(2) + spectrum.imag.pow(2) + 1e-9)
+    basis = mel_basis(ANALYSIS_RATE, n_fft, n_mels, F_MIN, F_MAX)
+    return torch.log(torch.clamp(basis @ magnitude.T, min=1e-5))
+
+
+def acoustic_features(
+    wav: np.ndarray, sample_rate: int, n_frames: int, frame_seconds: float, centred: bool = False
+) -> torch.Tensor:
+    """Features [n_frames, 360] (float32) of a mono wav (float in [-1, 1] at ``sample_rate``), one row per
+    frame of a Matcha mel grid of ``frame_seconds`` (``frame_centres``; ``centred``: a center=True mel,
+    samples // hop + 1 frames), normalised per utterance (module doc). ``ValueError`` when the wav is
+    shorter than one frame."""
+    if len(wav) < frame_seconds * sample_rate or n_frames < 1:
         raise ValueError(f"{len(wav)} samples give no mel frame")
-    if spectra.shape[1] < n_frames:
-        spectra = torch.nn.functional.pad(spectra[None], (0, n_frames - spectra.shape[1]), mode="replicate")[0]
-    spectra = spectra[:, :n_frames]
+    if sample_rate != ANALYSIS_RATE:
+        wav = soxr.resample(wav, sample_rate, ANALYSIS_RATE)
+    audio = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))
+    centres = frame_centres(n_frames, frame_seconds, centred)
+    spectra = torch.cat([
+        framed_log_mel(audio, centres, N_FFT, WIN_LENGTH, N_MELS),
+        framed_log_mel(audio, centres, SHORT_N_FFT, SHORT_WINDOW, SHORT_N_MELS),
+    ])  # fmt: skip
     first = compute_deltas(spectra[None], win_length=5)[0]
     second = compute_deltas(first[None], win_length=5)[0]
     features = torch.cat([spectra, first, second]).T

@@ -1,8 +1,8 @@
 """The two aligners the extraction CLI drives, behind one small interface.
 
-Each backend reads a wav the way its model wants it (from Matcha's 24 kHz mono wav; silence is an
-``AudioError``) and turns a batch of (audio, Matcha token ids, mel frame count) into ``Alignment``
-results on Matcha's hop-256 grid:
+Each backend reads a wav the way its model wants it (from the corpus's mono wav at its own rate; silence
+is an ``AudioError``) and turns a batch of (audio, Matcha token ids, mel frame count) into ``Alignment``
+results on the Matcha mel grid (``hop_length`` samples at ``sample_rate``):
 
 - ``Wav2Vec2Aligner``: CTC posteriors of our Wav2Vec2 aligner -> score matrix -> MAS (``aligner.align.methods``);
 - ``ASRCNNAligner``: StyleTTS2's ASRCNN attention -> MAS (``aligner.asrcnn.align``).
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aligner.align.acoustic import MODEL_FILE, AcousticModel, AcousticStage, acoustic_features
+from aligner.align.acoustic import ANALYSIS_RATE, MODEL_FILE, AcousticModel, AcousticStage, acoustic_features
 from aligner.align.marks import settle
 from aligner.align.methods import Alignment, AlignmentError, align, annotation_groups
 from aligner.align.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
@@ -26,7 +26,8 @@ from aligner.align.scores import NOMINAL_OFFSET_SECONDS
 from aligner.align.timing import frame_seconds
 from aligner.asrcnn.align import asrcnn_align
 from aligner.asrcnn.checkpoint import load_asrcnn
-from aligner.audio import HOP_LENGTH, SAMPLE_RATE, load_wav, require_audible
+from aligner.asrcnn.data import read_24k
+from aligner.audio import F_MAX, load_wav, require_audible
 from aligner.text import check_token_ids
 from aligner.train.data import model_input
 
@@ -45,9 +46,29 @@ def alignment_settings(checkpoint: str | Path) -> dict:
     return {"offset_ms": NOMINAL_OFFSET_SECONDS * 1000}
 
 
+def feature_band(sample_rate: int) -> float:
+    """The highest frequency (Hz) the acoustic features hold of audio at ``sample_rate``: 8 kHz, or less
+    where the audio's Nyquist frequency is lower."""
+    return min(sample_rate / 2, F_MAX)
+
+
+def check_fitted_rate(checkpoint: str | Path, settings: dict, sample_rate: int) -> None:
+    """``CheckpointError`` when the acoustic stage was fitted on audio whose band differs from this corpus's
+    (a stage fitted at 24 kHz has learnt 4-8 kHz, which 8 kHz audio lacks, and the other way round); any
+    rates of 16 kHz and above hold the features' full 0-8 kHz band and share a stage. A stage fitted before
+    the rate was recorded was fitted at 24 kHz."""
+    fitted = int(settings.get("sample_rate", ANALYSIS_RATE))
+    if feature_band(fitted) != feature_band(sample_rate):
+        raise CheckpointError(
+            f"{checkpoint}: its acoustic stage was fitted on {fitted} Hz audio (features up to "
+            f"{feature_band(fitted):.0f} Hz), this corpus is at {sample_rate} Hz (up to {feature_band(sample_rate):.0f}"
+            f" Hz): they differ in band; {FIT_HINT.format(checkpoint=checkpoint)} (this corpus), or use --method mel"
+        )
+
+
 @dataclass
 class Wav2Vec2Audio:
-    """One utterance as the Wav2Vec2 aligner reads it: the model's 16 kHz input and the 24 kHz wav."""
+    """One utterance as the Wav2Vec2 aligner reads it: the model's 16 kHz input and the wav at its own rate."""
 
     model_input: np.ndarray
     wav: np.ndarray
@@ -56,20 +77,24 @@ class Wav2Vec2Audio:
 class Wav2Vec2Aligner:
     """Durations from the Wav2Vec2 CTC aligner (``method``: see ``aligner.align.methods``); the
     ``acoustic`` method needs the checkpoint's acoustic stage (``aligner.train.acoustic``). ``marks``: how
-    annotation marks are aligned (``aligner.align.marks``); ``hop_length``: the mel grid's hop at 24 kHz."""
+    annotation marks are aligned (``aligner.align.marks``); ``hop_length`` and ``sample_rate``: the mel grid
+    and the corpus's rate (``CheckpointError`` when the acoustic stage was fitted on audio of another band,
+    ``check_fitted_rate``)."""
 
     def __init__(
         self,
         checkpoint: str | Path,
         device: torch.device,
+        sample_rate: int,
+        hop_length: int,
         method: str = "acoustic",
         offset_ms: float | None = None,
         marks: str = "one-frame",
-        hop_length: int = HOP_LENGTH,
     ) -> None:
         self.model, self.extractor = load_aligner(checkpoint, device)
         self.marks = marks
         self.hop_length = hop_length
+        self.sample_rate = sample_rate
         self.pauses_as_blank = getattr(self.model.config, "ctc_targets", "all") == "phones"
         self.method = method
         settings = alignment_settings(checkpoint)
@@ -88,6 +113,7 @@ class Wav2Vec2Aligner:
                 ) from error
             if "ctc_weight" not in settings:
                 raise CheckpointError(f"{checkpoint}: {MODEL_FILE} without its alignment.json; {hint}")
+            check_fitted_rate(checkpoint, settings, sample_rate)
             self.acoustic = AcousticStage(model, float(settings["ctc_weight"]))
 
     def check(self, token_ids: list[int]) -> None:
@@ -95,11 +121,11 @@ class Wav2Vec2Aligner:
         check_token_ids(token_ids, head_symbols(self.model), "the Wav2Vec2 aligner's CTC head")
 
     def read_audio(self, path: Path) -> Wav2Vec2Audio:
-        """The 24 kHz wav, once it has passed ``load_wav``'s checks and is not silent, and the model's
-        input: 16 kHz, normalised as the feature extractor does (as in training; normalising silence
+        """The wav at the corpus's rate, once it has passed ``load_wav``'s checks and is not silent, and the
+        model's input: 16 kHz, normalised as the feature extractor does (as in training; normalising silence
         would blow it up to noise)."""
-        wav = require_audible(load_wav(path, SAMPLE_RATE), path)
-        return Wav2Vec2Audio(model_input(wav, SAMPLE_RATE, self.extractor), wav)
+        wav = require_audible(load_wav(path, self.sample_rate), path)
+        return Wav2Vec2Audio(model_input(wav, self.sample_rate, self.extractor), wav)
 
     def posteriors(self, audios: list[Wav2Vec2Audio]) -> list[torch.Tensor]:
         """CTC log-posteriors [CTC frames, symbols] of each utterance."""
@@ -111,8 +137,10 @@ class Wav2Vec2Aligner:
         """Acoustic features [mel frames, D] of each utterance, None when the method needs none."""
         if self.acoustic is None:
             return None
-        hop = self.hop_length
-        return [acoustic_features(a.wav, n, c, hop) for a, n, c in zip(audios, n_frames, centred, strict=True)]
+        rate, seconds = self.sample_rate, frame_seconds(self.hop_length, self.sample_rate)
+        return [
+            acoustic_features(a.wav, rate, n, seconds, c) for a, n, c in zip(audios, n_frames, centred, strict=True)
+        ]
 
     def durations(
         self,
@@ -124,7 +152,7 @@ class Wav2Vec2Aligner:
     ) -> list[Alignment | AlignmentError]:
         """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave; a ``centred``
         grid's frame f is centred at f * hop, so its CTC frames are met half a mel frame later."""
-        seconds = frame_seconds(self.hop_length)
+        seconds = frame_seconds(self.hop_length, self.sample_rate)
         offsets = [self.offset_ms / 1000 + (seconds / 2 if c else 0.0) for c in centred]
         return align(
             log_probs, token_ids, n_frames, seconds, self.method, self.pauses_as_blank, offsets,
@@ -140,18 +168,23 @@ class Wav2Vec2Aligner:
 
 
 class ASRCNNAligner:
-    """Durations from StyleTTS2's ASRCNN text aligner."""
+    """Durations from StyleTTS2's ASRCNN text aligner, on the mel grid of ``hop_length`` samples at the
+    corpus's ``sample_rate``."""
 
     def __init__(
         self,
         checkpoint: str | Path,
         config: str | Path,
         device: torch.device,
+        sample_rate: int,
+        hop_length: int,
         add_blank: bool,
         attention_rows: str,
         marks: str = "one-frame",
     ) -> None:
         self.model = load_asrcnn(checkpoint, config, device)
+        self.sample_rate = sample_rate
+        self.frame_seconds = frame_seconds(hop_length, sample_rate)
         self.add_blank = add_blank
         self.attention_rows = attention_rows
         self.marks = marks
@@ -161,16 +194,17 @@ class ASRCNNAligner:
         check_token_ids(token_ids, self.model.n_token, "the ASRCNN checkpoint")
 
     def read_audio(self, path: Path) -> np.ndarray:
-        """24 kHz, as StyleTTS2 reads it; silence refused."""
-        return require_audible(load_wav(path, SAMPLE_RATE), path)
+        """The wav (at the corpus's rate) resampled to 24 kHz, as StyleTTS2 reads it; silence refused."""
+        return require_audible(read_24k(path, self.sample_rate), path)
 
     def align(
         self, audios: list[np.ndarray], token_ids: list[list[int]], n_frames: list[int], centred: list[bool]
     ) -> list[Alignment | AlignmentError]:
         """Durations for one batch (the ASRCNN baseline reads every grid as upstream's: ``centred`` is not used)."""
         results = asrcnn_align(
-            self.model, audios, token_ids, n_frames, self.add_blank, attention_rows=self.attention_rows
-        )
+            self.model, audios, token_ids, n_frames, self.frame_seconds, self.add_blank,
+            attention_rows=self.attention_rows,
+        )  # fmt: skip
         groups = annotation_groups(token_ids, self.marks)
         if groups is None:
             return results

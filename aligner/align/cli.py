@@ -2,22 +2,28 @@
 
     python -m matcha.utils.extract_durations --corpus CORPUS [--device cuda]
     python -m matcha.utils.extract_durations --data-config configs/data/X.yaml    (a Matcha's data YAML)
+    python -m matcha.utils.extract_durations --data-config configs/data/ljspeech.yaml  (upstream's, from its root)
     accelerate launch -m matcha.utils.extract_durations --corpus CORPUS    (corpus split between processes)
 
-For every utterance of the corpus's filelists (every CORPUS/*.csv, lines rel_path|spk|language|text; the
-layout is below): the text becomes the installed Matcha's tokens (its own front end: a fork's
+For every utterance of the corpus's filelists (every CORPUS/*.csv, lines rel_path|spk|language|text, or a
+data YAML's filelists, upstream Matcha's wav_path|text and wav_path|spk|text too; the layout is below): the
+text becomes the installed Matcha's tokens (its own front end: a fork's
 matcha.text.to_phonemes, upstream's english_cleaners2, or the built-in espeak front end where no Matcha is
 importable; the run says which) with blanks interspersed as Matcha's add_blank; the wav, at 16 kHz, becomes
-CTC log-posteriors, one row per token (blanks scored by the CTC blank), laid on the mel grid (hop 256 at
-24 kHz; the frame count T is read from the corpus's own mel, mels/{rel_path}.npy, whatever its band count:
-floor(samples / 256), or samples // 256 + 1 for center=True mels); the acoustic stage (the default --method
+CTC log-posteriors, one row per token (blanks scored by the CTC blank), laid on the Matcha's mel grid (its
+hop at the corpus's rate: the data YAML's sample_rate and hop_length, else the wavs' rate and hop 256; e.g.
+11.61 ms frames for upstream's LJSpeech at 22.05 kHz; the frame count T is read from the corpus's own mel,
+mels/{rel_path}.npy, whatever its band count: floor(samples / hop), or samples // hop + 1 for center=True
+mels; a corpus without mel files gets upstream's floor(samples / hop), as its loader computes them); the
+acoustic stage (the default --method
 acoustic) adds to them the scores of every mel frame under the Gaussians of each token's states (an onset
 and an offset per phone, chosen by its neighbours; on an LDA of spliced frames), fitted on the training
 corpus by aligner/train.py, so that phone tokens hold their phones' frames and blanks one frame except over
 a pause; stress and length marks hold one frame each, their phone the rest (--annotation-marks); monotonic
 alignment search (MAS; with the acoustic stage, MAS whose phones may skip a state) then gives the
 durations, which are checked (one per token, each >= 1, sum = T) and written atomically to
-CORPUS/durations/{rel_path}.pt (or .npy with --format npy, where a Matcha fork's loader reads them).
+CORPUS/durations/{rel_path}.pt (or .npy with --format npy, where a Matcha fork's loader reads them; for
+upstream's filelists by default where upstream's loader reads them, <wav's grandparent>/durations/<stem>.npy).
 Each utterance's result depends on it alone: the same bytes whatever --batch-size or number of processes.
 
 Stops with exit status 2 before anything is written, naming the utterance, file or folder: a missing
@@ -31,7 +37,9 @@ the end; exit status 1), writing nothing for it: a filelist line that breaks the
 count, bad rel_path, speaker id not an integer, not UTF-8, repeated rel_path, empty text; its rel_path
 column is FILELIST.csv:LINE where the line has no usable rel_path), a language the front end does not
 know, a text the front end fails on or whose tokens its own symbol table lacks, a text without phonemes,
-a mel that is not 2-D or holds NaN/inf, a wav that is unreadable, truncated, not mono or not 24 kHz, a
+a mel that is not 2-D or holds NaN/inf, a wav that is unreadable, truncated, not mono or at another rate
+than the corpus's (the message names both rates; a data YAML whose sample_rate is not the wavs' stops the
+run before anything is written), a
 mel whose frame count is neither floor(samples / hop) nor samples // hop + 1, silent audio, audio too
 short for its tokens. The mels are only read, never written.
 
@@ -70,9 +78,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-config",
         type=Path,
-        help="a Matcha data YAML (configs/data/X.yaml): its filelists, mel_dir, sample_rate, hop_length and "
-        "add_blank; its paths are read from the current folder, as Matcha does (default CORPUS: the train "
-        "filelist's folder)",
+        help="a Matcha data YAML (configs/data/X.yaml): its filelists (ours or upstream's), mel_dir, "
+        "sample_rate, hop_length, n_spks, cleaners and add_blank, with the YAMLs its defaults: list names; its "
+        "paths are read from the current folder, as Matcha does (default CORPUS: the train filelist's folder)",
+    )
+    parser.add_argument(
+        "--language",
+        help="the espeak-ng language of upstream-style filelists' texts (wav_path|text; default: the data YAML's "
+        "cleaners say it, english_cleaners2 = en-us)",
     )
     parser.add_argument(
         "--text-frontend",
@@ -129,10 +142,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        default="pt",
-        help="pt: durations/{rel_path}.pt (default); npy: durations/{rel_path}.npy beside the filelists, where a "
+        help="pt: durations/{rel_path}.pt (the default for our filelists); npy: durations/{rel_path}.npy beside the "
+        "filelists, where a "
         "Matcha fork's loader reads them; upstream-npy: where upstream Matcha 0.0.7's loader reads them, "
-        "<wav's grandparent>/durations/<wav stem>.npy (wavs/0/0001.wav -> wavs/durations/0001.npy)",
+        "<wav's grandparent>/durations/<wav stem>.npy (wavs/0/0001.wav -> wavs/durations/0001.npy; the default "
+        "for upstream's wav_path|text filelists)",
     )
     parser.add_argument(
         "--method",

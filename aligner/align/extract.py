@@ -28,10 +28,9 @@ from aligner.align.backends import ASRCNNAligner, Wav2Vec2Aligner
 from aligner.align.methods import Alignment, AlignmentError
 from aligner.align.posteriors import DEFAULT_CHECKPOINT, CheckpointError
 from aligner.align.textgrid import write_textgrid
-from aligner.align.timing import frame_seconds
 from aligner.asrcnn.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
 from aligner.asrcnn.checkpoint import ASRCheckpointError
-from aligner.audio import HOP_LENGTH, AudioError, wav_frames
+from aligner.audio import AudioError, wav_frames
 from aligner.corpus import Corpus, CorpusError, MetadataError, Utterance
 from aligner.durations import (
     DurationError,
@@ -105,16 +104,24 @@ class Plan:
     failed: list[dict]
 
 
-def output_path(corpus: Corpus, rel_path: str, fmt: str, out_dir: Path | None) -> Path:
+def output_path(corpus: Corpus, utterance: Utterance, fmt: str, out_dir: Path | None) -> Path:
     """Where an utterance's durations go (default out_dir: CORPUS/durations, beside the filelists).
     ``pt``: ``out_dir/{rel_path}.pt``. ``npy``: ``out_dir/{rel_path}.npy``, where a Matcha fork's loader
     reads them (``<filelist's folder>/durations/{rel_path}.npy``). ``upstream-npy``: where upstream
     Matcha's ``get_durations`` reads them, ``<wav's grandparent>/durations/<wav stem>.npy``
     (CORPUS/wavs/0/0001.wav -> CORPUS/wavs/durations/0001.npy), or ``out_dir/<wav stem>.npy`` when given."""
     if fmt in ("pt", "npy"):
-        return (out_dir or corpus.durations_dir) / f"{rel_path}.{fmt}"
-    wav = corpus.wav(rel_path)
+        return (out_dir or corpus.durations_dir) / f"{utterance.rel_path}.{fmt}"
+    wav = utterance.wav
     return (out_dir or wav.parent.parent / "durations") / f"{wav.stem}.npy"
+
+
+def textgrid_path(corpus: Corpus, job: Job) -> Path:
+    """Where an utterance's TextGrid goes: ``CORPUS/textgrids/{rel_path}.TextGrid``, or for upstream's
+    filelists beside its durations, ``<wav's grandparent>/textgrids/<wav stem>.TextGrid``."""
+    if corpus.upstream_layout:
+        return job.wav.parent.parent / "textgrids" / f"{job.wav.stem}.TextGrid"
+    return corpus.root / "textgrids" / f"{job.rel_path}.TextGrid"
 
 
 def failed_row(key: str, message: str, tokens: int | str = "", frames: int | str = "") -> dict:
@@ -144,11 +151,10 @@ def mel_frames(path: Path) -> int:
     return int(mel.shape[1])
 
 
-def mel_grid(wav: Path, mel: Path, n_frames: int, hop: int) -> bool:
+def mel_grid(samples: int, wav: Path, mel: Path, n_frames: int, hop: int) -> bool:
     """Whether the mel is centred (center=True: samples // hop + 1 frames, frame f centred at f * hop) rather
-    than upstream's floor(samples / hop) frames; the wav must be readable, whole, mono and 24 kHz
-    (``AudioError``), and its length give one of those two frame counts (``UtteranceError``)."""
-    samples = wav_frames(wav)
+    than upstream's floor(samples / hop) frames; the wav's sample count must give one of those two frame
+    counts (``UtteranceError``)."""
     if n_frames in (samples // hop, samples // hop + 1):
         return n_frames == samples // hop + 1
     raise UtteranceError(
@@ -170,15 +176,18 @@ def plan_job(corpus: Corpus, utterance: Utterance, ipa: str, out: Path, add_blan
     if not any(is_phone_symbol(symbol) for symbol in ipa):
         raise UtteranceError(f"text {utterance.text!r} gives no phonemes (tokens {ipa!r})")
     mel = corpus.mel(utterance.rel_path)
-    if not mel.is_file():
+    if mel is not None and not mel.is_file():
         raise ExtractionError(f"{where}: mel {mel} is missing; {MEL_HINT.format(corpus=corpus.root)}")
     if out.exists() and not overwrite:
         return None
-    n_frames = mel_frames(mel)
-    wav = corpus.wav(utterance.rel_path)
-    centred = mel_grid(wav, mel, n_frames, corpus.hop_length)
+    samples = wav_frames(utterance.wav, corpus.sample_rate, corpus.rate_source())
+    if mel is None:  # the Matcha computes its mels in its loader, as upstream's: center=False
+        n_frames, centred = samples // corpus.hop_length, False
+    else:
+        n_frames = mel_frames(mel)
+        centred = mel_grid(samples, utterance.wav, mel, n_frames, corpus.hop_length)
     token_ids = intersperse(ids) if add_blank else ids
-    return Job(utterance.rel_path, ipa, token_ids, n_frames, centred, wav, out)
+    return Job(utterance.rel_path, ipa, token_ids, n_frames, centred, utterance.wav, out)
 
 
 def plan_jobs(
@@ -198,7 +207,7 @@ def plan_jobs(
         if isinstance(ipa, PhonemizationError):
             failed.append(failed_row(utterance.rel_path, f"text {utterance.text!r}: {ipa}"))
             continue
-        out = output_path(corpus, utterance.rel_path, fmt, out_dir)
+        out = output_path(corpus, utterance, fmt, out_dir)
         if out in outputs:
             where = f"utterance {utterance.rel_path}"
             raise ExtractionError(
@@ -317,22 +326,21 @@ class StageTimer:
 
 
 def make_aligner(
-    args: argparse.Namespace, device: torch.device, add_blank: bool, hop_length: int
+    args: argparse.Namespace, device: torch.device, corpus: Corpus, add_blank: bool
 ) -> Wav2Vec2Aligner | ASRCNNAligner:
-    """The backend the options ask for, on a mel grid of ``hop_length`` (the ASRCNN baseline: 256 only)."""
+    """The backend the options ask for, on the corpus's mel grid (its rate and hop)."""
+    rate, hop = corpus.sample_rate, corpus.hop_length
     if args.aligner == "asrcnn":
-        if hop_length != HOP_LENGTH:
-            raise ExtractionError(f"the ASRCNN baseline aligns on Matcha's hop {HOP_LENGTH} only, not {hop_length}")
         checkpoint = args.checkpoint or ASR_DEFAULT_CHECKPOINT
         return ASRCNNAligner(
-            checkpoint, args.asr_config, device, add_blank, args.asr_attention_rows, args.annotation_marks
+            checkpoint, args.asr_config, device, rate, hop, add_blank, args.asr_attention_rows, args.annotation_marks
         )
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
-    return Wav2Vec2Aligner(checkpoint, device, args.method, args.offset_ms, args.annotation_marks, hop_length)
+    return Wav2Vec2Aligner(checkpoint, device, rate, hop, args.method, args.offset_ms, args.annotation_marks)
 
 
 def record_result(
-    job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, corpus: Corpus, journal: Journal
+    job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, fmt: str, corpus: Corpus, journal: Journal
 ) -> None:
     """Journal one alignment, then write its files; a failure is only journaled.
 
@@ -348,15 +356,15 @@ def record_result(
         return
     journal.add(summary_row(job, result))
     if args.textgrid:
-        grid = corpus.root / "textgrids" / f"{job.rel_path}.TextGrid"
-        write_textgrid(grid, job.ipa, durations.numpy(), frame_seconds(corpus.hop_length), job.centred)
-    save_output(job, durations, args.format)
+        write_textgrid(textgrid_path(corpus, job), job.ipa, durations.numpy(), corpus.frame_seconds, job.centred)
+    save_output(job, durations, fmt)
 
 
 def run_jobs(
     jobs: list[Job],
     aligner: Wav2Vec2Aligner | ASRCNNAligner,
     args: argparse.Namespace,
+    fmt: str,
     corpus: Corpus,
     journal: Journal,
     show_progress: bool,
@@ -380,7 +388,7 @@ def run_jobs(
             results = aligner.align(audios, ids, frames, centred)
             start = timer.add("align", start)
             for job, result in zip(batch, results, strict=True):
-                record_result(job, result, args, corpus, journal)
+                record_result(job, result, args, fmt, corpus, journal)
             timer.add("write", start)
         bar.update(len(chunk))
     bar.close()
@@ -456,6 +464,19 @@ def report(
     return "\n".join(lines)
 
 
+def grid_line(corpus: Corpus) -> str:
+    """The run's mel grid, said once: rate, hop, frame length and where the frame counts come from."""
+    frames = (
+        f"the mels in {corpus.mel_dir}"
+        if corpus.mel_dir is not None
+        else ("floor(samples / hop), as upstream Matcha's loader computes its mels (the corpus has no mel files)")
+    )
+    return (
+        f"mel grid: {corpus.sample_rate} Hz ({corpus.rate_source()}), hop {corpus.hop_length} "
+        f"= {1000 * corpus.frame_seconds:.2f} ms a frame; frame counts: {frames}"
+    )
+
+
 def pick_device(requested: str, state: PartialState) -> torch.device:
     """The device to run on; CUDA requested but absent falls back to the CPU (said once)."""
     if requested.startswith("cuda") and not torch.cuda.is_available():
@@ -472,16 +493,19 @@ def run(args: argparse.Namespace) -> int:
     the exit status."""
     state = process_state()
     try:
-        corpus = Corpus.open(args.corpus, args.data_config)
+        corpus = Corpus.open(args.corpus, args.data_config, args.language)
+        corpus.check_rates()
         add_blank = corpus.add_blank if args.add_blank is None else args.add_blank
+        fmt = args.format or ("upstream-npy" if corpus.upstream_layout else "pt")
         frontend = resolve_frontend(args.text_frontend)
         if state.is_main_process:
             print(f"text front end: {frontend.name}", file=sys.stderr)
+            print(grid_line(corpus), file=sys.stderr)
         out_dir = args.out_dir or corpus.durations_dir  # the summary's folder, and the .pt files'
-        plan = plan_jobs(corpus, frontend, args.out_dir, add_blank, args.format, args.overwrite)
+        plan = plan_jobs(corpus, frontend, args.out_dir, add_blank, fmt, args.overwrite)
         folders = sorted({out_dir, *(job.out.parent for job in plan.jobs)})
-        folders += [corpus.root / "textgrids"] if args.textgrid else []
-        aligner = make_aligner(args, pick_device(args.device, state), add_blank, corpus.hop_length)
+        folders += sorted({textgrid_path(corpus, job).parent for job in plan.jobs}) if args.textgrid else []
+        aligner = make_aligner(args, pick_device(args.device, state), corpus, add_blank)
         if state.is_main_process:
             warn_other_frontend(aligner, frontend)
         check_symbols(plan.jobs, aligner)
@@ -499,15 +523,15 @@ def run(args: argparse.Namespace) -> int:
     with Journal(part_path(out_dir, state.process_index)) as journal:
         for row in plan.failed if state.is_main_process else []:
             journal.add(row)
-        timer = run_jobs(mine, aligner, args, corpus, journal, state.is_main_process)
+        timer = run_jobs(mine, aligner, args, fmt, corpus, journal, state.is_main_process)
     state.wait_for_everyone()
     if not state.is_main_process:
         return 0
     merged = merge_summary(out_dir / SUMMARY_NAME, [part_path(out_dir, i) for i in range(state.num_processes)])
     this_run = {job.rel_path for job in plan.jobs} | {row["rel_path"] for row in plan.failed}
-    audio_seconds = sum(job.n_frames for job in mine) * frame_seconds(corpus.hop_length)
+    audio_seconds = sum(job.n_frames for job in mine) * corpus.frame_seconds
     where = str(out_dir)
-    if args.format == "upstream-npy":  # the files lie beside the wavs, the summary in out_dir
+    if fmt == "upstream-npy":  # the files lie beside the wavs, the summary in out_dir
         where = ", ".join(sorted({str(job.out.parent) for job in plan.jobs}) or [where]) + f" (summary in {out_dir})"
     print(report(merged, this_run, plan.existing, where, timer, audio_seconds))
     return 1 if any(row["status"] != "ok" for row in merged if row["rel_path"] in this_run) else 0

@@ -1,6 +1,6 @@
 """From CTC posteriors to Matcha durations: monotonic alignment search on a frame grid.
 
-Three ways to reach Matcha's hop-256 grid, all measured with ``aligner.evaluate.score``:
+Three ways to reach the Matcha mel grid (any hop and rate), all measured with ``aligner.evaluate.score``:
 
 - ``mel`` (default): the score matrix is interpolated onto the mel frames, then MAS runs there, so
   every token gets at least one mel frame and the total is the mel's frame count by construction;

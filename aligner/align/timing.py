@@ -1,4 +1,4 @@
-"""From token times in seconds to whole mel frames on Matcha's hop-256 grid."""
+"""From token times in seconds to whole mel frames on a Matcha mel grid (hop / sample_rate seconds a frame)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import torch
 from aligner.align.monotonic_align import maximum_path
 
 
-def frame_seconds(hop_length: int = 256, sample_rate: int = 24000) -> float:
-    """Length of one mel frame in seconds."""
+def frame_seconds(hop_length: int, sample_rate: int) -> float:
+    """Length of one mel frame in seconds (hop 256 at 22.05 kHz: 11.61 ms)."""
     return hop_length / sample_rate
 
 

@@ -6,7 +6,7 @@ step so row j is the attention while reading token j, zero padded cells and run 
 search over [tokens, 25 ms encoder frames] on the attention probabilities. ``asrcnn_align`` does the
 same (eval mode: deterministic), turns each token's frames into a time span (encoder frame j is
 centred on j x 25 ms; the first span starts at 0 s and the last ends with the audio) and lays the
-spans on Matcha's hop-256 grid with ``aligner.align.timing.durations_from_intervals`` (boundaries to the
+spans on the Matcha mel grid with ``aligner.align.timing.durations_from_intervals`` (boundaries to the
 nearest frame, every token >= 1 frame, total = Matcha's mel frames).
 
 **Attention rows** (``attention_rows``): decoder step k reads token k-1 (step 0 reads ``sos``) and its
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from aligner.align.methods import Alignment, AlignmentError, batched_mas
-from aligner.align.timing import durations_from_intervals, frame_seconds
+from aligner.align.timing import durations_from_intervals
 from aligner.asrcnn.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
 from aligner.asrcnn.models import ASRCNN
 from aligner.text import BLANK_ID, check_token_ids
@@ -116,13 +116,15 @@ def asrcnn_align(
     wavs: list[np.ndarray],
     token_ids: list[list[int]],
     n_mel_frames: list[int],
+    frame_seconds: float,
     add_blank: bool,
     blank_share: float = 0.0,
     pad_samples: int = 0,
     attention_rows: str = "styletts2",
 ) -> list[Alignment | AlignmentError]:
-    """Durations on Matcha's mel grid for a batch of 24 kHz utterances (an ``AlignmentError`` in place of one
-    that cannot be aligned); ``token_ids`` are Matcha ids, blank-interspersed if ``add_blank``."""
+    """Durations on a Matcha mel grid of ``frame_seconds`` a frame for a batch of 24 kHz utterances (an
+    ``AlignmentError`` in place of one that cannot be aligned); ``token_ids`` are Matcha ids,
+    blank-interspersed if ``add_blank``."""
     if not 0.0 <= blank_share < 0.5:
         raise ValueError(f"blank_share must be in [0, 0.5), got {blank_share}")
     if attention_rows not in ATTENTION_ROWS:
@@ -156,7 +158,7 @@ def asrcnn_align(
             mean_log_prob = float(picked.clamp_min(1e-12).log().mean())
             starts, ends = _spans(path, pad_samples / SAMPLE_RATE, len(wavs[row]) / SAMPLE_RATE)
             starts, ends = matcha_spans(starts, ends, add_blank, blank_share)
-            durations = durations_from_intervals(starts, ends, n_mel_frames[row], frame_seconds())
+            durations = durations_from_intervals(starts, ends, n_mel_frames[row], frame_seconds)
             symbol_durations = durations[1::2] if add_blank else durations
             results[row] = Alignment(durations, mean_log_prob, float((symbol_durations == 1).float().mean()))
         return results

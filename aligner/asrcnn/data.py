@@ -1,6 +1,7 @@
 """Training data for the ASRCNN: a corpus's utterances as Matcha ids and ASR mels.
 
-Texts are phonemised once (all languages, batched) into Matcha symbol ids. The decoder reads
+Texts become the installed Matcha's tokens (``aligner.text.frontend``, as the extraction reads them) and
+then Matcha symbol ids; the wavs, at the corpus's rate, are resampled to StyleTTS2's 24 kHz. The decoder reads
 StyleTTS2's text ``[pad] + ids + [pad]`` (pad = id 0) and learns to predict it; the CTC head learns
 the phone symbols only, with the CTC blank at id 0 (Matcha's pad/blank, never a spoken symbol). Space
 and punctuation are not CTC targets: they are often silent or have no duration, which the blank covers.
@@ -18,21 +19,23 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from aligner.asrcnn.mel import MIN_SAMPLES, N_MELS, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
-from aligner.audio import load_wav
-from aligner.corpus import read_metadata, wav_path
+from aligner.audio import load_wav, rate_message
+from aligner.corpus import Corpus
 from aligner.durations import save_npy
 from aligner.text import (
     BLANK_ID,
     NON_PHONE_IDS,
+    PhonemizationError,
     UnknownSymbolError,
     check_token_ids,
     phonemes_to_ids,
-    to_phonemes_multilingual,
 )
+from aligner.text.frontend import TextFrontend
 
 
 @dataclass(frozen=True)
@@ -42,35 +45,49 @@ class Example:
     rel_path: str
     token_ids: list[int]  # Matcha ids of the IPA, no blanks, no pads
     wav: Path
+    sample_rate: int  # the wav's own (the corpus's) rate
     frames: int  # encoder frames (25 ms)
 
 
-def prepare_examples(corpus: str | Path, n_token: int) -> tuple[list[Example], list[str]]:
-    """Usable utterances of ``corpus`` and, for the others, why they are left out. An IPA symbol that
-    ``n_token`` does not cover is an ``UnknownSymbolError`` naming the utterance."""
-    utterances = read_metadata(corpus)
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+def prepare_examples(corpus: Corpus, n_token: int, frontend: TextFrontend) -> tuple[list[Example], list[str]]:
+    """Usable utterances of ``corpus`` (their tokens from ``frontend``) and, for the others, why they are left
+    out. An IPA symbol that ``n_token`` does not cover is an ``UnknownSymbolError`` naming the utterance."""
+    utterances = corpus.read()
+    ipas = frontend.tokens_batch([u.text for u in utterances], [u.language for u in utterances])
+    rate = corpus.sample_rate
     examples, skipped = [], []
     for utterance, ipa in zip(utterances, ipas, strict=True):
+        if isinstance(ipa, PhonemizationError):
+            skipped.append(f"{utterance.rel_path}: {ipa}")
+            continue
         try:
             ids = phonemes_to_ids(ipa, utterance.text)
             check_token_ids(ids, n_token, "the ASRCNN config")
         except UnknownSymbolError as error:
             raise UnknownSymbolError(f"utterance {utterance.rel_path}: {error}") from None
-        path = wav_path(corpus, utterance.rel_path)
+        path = utterance.wav
         try:
             info = sf.info(str(path))
         except (OSError, RuntimeError) as error:
             skipped.append(f"{utterance.rel_path}: unreadable wav ({error})")
             continue
-        frames = encoder_frames(info.frames)
-        if info.samplerate != SAMPLE_RATE or info.channels != 1:
-            skipped.append(f"{utterance.rel_path}: {info.channels} channel(s) at {info.samplerate} Hz, not mono 24 kHz")
-        elif info.frames < MIN_SAMPLES or len(ids) + 2 > frames:
+        samples = round(info.frames * SAMPLE_RATE / info.samplerate)  # after resampling to 24 kHz
+        frames = encoder_frames(samples)
+        if info.samplerate != rate:
+            skipped.append(f"{utterance.rel_path}: {rate_message(path, info.samplerate, rate)}")
+        elif info.channels != 1:
+            skipped.append(f"{utterance.rel_path}: {info.channels} channels, not mono")
+        elif samples < MIN_SAMPLES or len(ids) + 2 > frames:
             skipped.append(f"{utterance.rel_path}: audio too short for its {len(ids)} symbols")
         else:
-            examples.append(Example(utterance.rel_path, ids, path, frames))
+            examples.append(Example(utterance.rel_path, ids, path, rate, frames))
     return examples, skipped
+
+
+def read_24k(path: Path, sample_rate: int) -> np.ndarray:
+    """A wav at ``sample_rate`` as StyleTTS2's 24 kHz audio (soxr where the rates differ)."""
+    audio = load_wav(path, sample_rate)
+    return audio if sample_rate == SAMPLE_RATE else soxr.resample(audio, sample_rate, SAMPLE_RATE)
 
 
 def asr_mel_cached(example: Example, cache_dir: Path | None) -> torch.Tensor:
@@ -81,7 +98,7 @@ def asr_mel_cached(example: Example, cache_dir: Path | None) -> torch.Tensor:
         mel = np.load(path)
         if mel.shape == (N_MELS, 2 * example.frames):
             return torch.from_numpy(mel)
-    mel = asr_mel(load_wav(example.wav, SAMPLE_RATE))
+    mel = asr_mel(read_24k(example.wav, example.sample_rate))
     if path is not None:
         save_npy(path, mel.numpy())
     return mel

@@ -4,8 +4,9 @@
                                      [--epochs N] [--resume] [--cpu] [--mel-cache DIR]
     accelerate launch -m aligner.asrcnn.train --corpus C ...       (several GPUs)
 
-Corpus layout: ``aligner.corpus`` (its CSV filelists and 24 kHz wavs; ASR
-mels are cached in CORPUS/asr_mels/, Matcha's mels/ is not read). Token and CTC conventions:
+Corpus layout: ``aligner.corpus`` (its filelists and wavs at any one rate, resampled to StyleTTS2's
+24 kHz; ASR mels are cached in CORPUS/asr_mels/, Matcha's mels/ is not read). Tokens: the installed
+Matcha's front end, as the extraction's (``--text-frontend``); token and CTC conventions:
 :mod:`aligner.asrcnn.data`. Recipe (AuxiliaryASR ``train.py``): CTC loss + the decoder's
 cross-entropy, summed; AdamW (weight decay 5e-4, betas (0.9, 0.98), eps 1e-9); OneCycleLR (max_lr =
 optimizer_params.lr, pct_start 0, final_div_factor 5) stepped per batch; gradients clipped by value at
@@ -44,8 +45,9 @@ from aligner.asrcnn.checkpoint import (
 )
 from aligner.asrcnn.data import ASRDataset, LengthBatches, collate, prepare_examples
 from aligner.asrcnn.models import ASRCNN
-from aligner.corpus import MetadataError
+from aligner.corpus import CorpusError, MetadataError, open_corpus
 from aligner.text import BLANK_ID, UnknownSymbolError
+from aligner.text.frontend import FrontendError, resolve_frontend
 
 CLIP_VALUE = 5.0
 
@@ -105,9 +107,11 @@ def train(
     cpu: bool = False,
     mel_cache: Path | None = None,
     progress: bool = True,
+    text_frontend: str | None = None,
 ) -> Path:
-    """Train (or resume) and return the last checkpoint written."""
-    corpus, config_path = Path(corpus), Path(config_path)
+    """Train (or resume) on ``corpus`` (a folder, or an opened ``Corpus``) with the tokens of the front end
+    ``text_frontend`` names (``aligner.text.frontend.resolve_frontend``); returns the last checkpoint written."""
+    corpus, config_path = open_corpus(corpus), Path(config_path)
     config = read_config(config_path)
     out_dir = Path(out_dir or Path("outputs") / "asrcnn" / config_path.stem)
     epochs = int(epochs or config.get("epochs", 180))
@@ -117,12 +121,15 @@ def train(
     accelerator = Accelerator(cpu=cpu)
     set_seed(int(config.get("seed", 0)))
 
-    examples, skipped = prepare_examples(corpus, int(config["model_params"]["n_token"]))
+    frontend = resolve_frontend(text_frontend)
+    if accelerator.is_main_process:
+        print(f"text front end: {frontend.name}", file=sys.stderr)
+    examples, skipped = prepare_examples(corpus, int(config["model_params"]["n_token"]), frontend)
     if not examples:
-        raise ASRCheckpointError(f"{corpus}: no usable utterance ({'; '.join(skipped[:3])})")
+        raise ASRCheckpointError(f"{corpus.root}: no usable utterance ({'; '.join(skipped[:3])})")
     sampler = LengthBatches([e.frames for e in examples], int(config.get("batch_size", 64)), int(config.get("seed", 0)))
     loader = torch.utils.data.DataLoader(
-        ASRDataset(examples, mel_cache or corpus / "asr_mels"),
+        ASRDataset(examples, mel_cache or corpus.root / "asr_mels"),
         batch_sampler=sampler,
         collate_fn=collate,
         num_workers=int(config.get("num_workers", 0)),
@@ -203,10 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out-dir")
     parser.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is there")
     parser.add_argument("--mel-cache", type=Path, help="where ASR mels are cached (default: CORPUS/asr_mels)")
+    parser.add_argument(
+        "--text-frontend",
+        help="module:function or 'builtin' (default: the installed Matcha's matcha.text, else builtin)",
+    )
     args = parser.parse_args(argv)
     try:
-        last = train(args.corpus, args.config, args.out_dir, args.epochs, args.resume, args.cpu, args.mel_cache)
-    except (ASRCheckpointError, MetadataError, UnknownSymbolError) as error:
+        last = train(
+            args.corpus, args.config, args.out_dir, args.epochs, args.resume, args.cpu, args.mel_cache,
+            text_frontend=args.text_frontend,
+        )  # fmt: skip
+    except (ASRCheckpointError, MetadataError, UnknownSymbolError, CorpusError, FrontendError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"last checkpoint: {last}")

@@ -36,13 +36,12 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
-from aligner.audio import SAMPLE_RATE
-
 PACKAGES = ("asterisk-core-sounds-en", "asterisk-core-sounds-en-wav")
 TEXTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 COPYRIGHT = "usr/share/doc/asterisk-core-sounds-en/copyright"
 VOICE = "usr/share/asterisk/sounds/en_US_f_Allison"
 NOTE_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)")
+SAMPLE_RATE = 24000  # the corpus is written at the fork's rate (the 8 kHz prompts resampled), as a 24 kHz Matcha trains
 
 
 @dataclass

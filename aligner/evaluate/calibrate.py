@@ -29,10 +29,10 @@ import torch
 
 from aligner.align.backends import Wav2Vec2Aligner
 from aligner.align.methods import Alignment, AlignmentError
-from aligner.align.timing import frame_seconds
-from aligner.audio import HOP_LENGTH, wav_frames
-from aligner.corpus import mel_path, read_metadata, reference_path, wav_path
+from aligner.audio import wav_frames
+from aligner.corpus import Corpus, Utterance, open_corpus
 from aligner.evaluate.score import boundary_errors_ms
+from aligner.mels import utterance_frames
 from aligner.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
 
 
@@ -48,43 +48,48 @@ class OffsetAligner(Protocol):
     ) -> list[Alignment | AlignmentError]: ...
 
 
-def reference_utterances(corpus: Path, limit: int) -> list[tuple[str, str, dict]]:
-    """(rel_path, IPA, reference) of up to ``limit`` utterances whose reference phones agree with their text."""
-    utterances = read_metadata(corpus)
+def reference_utterances(corpus: Corpus, limit: int) -> list[tuple[Utterance, str, dict]]:
+    """(utterance, IPA, reference) of up to ``limit`` utterances whose reference phones agree with their text."""
+    utterances = corpus.read()
     ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     chosen = []
     for utterance, ipa in zip(utterances, ipas, strict=True):
-        path = reference_path(corpus, utterance.rel_path)
+        path = corpus.reference(utterance.rel_path)
         if isinstance(ipa, PhonemizationError) or not path.is_file():
             continue
         if (reference := json.loads(path.read_text(encoding="utf-8")))["phones_agree"]:
-            chosen.append((utterance.rel_path, ipa, reference))
+            chosen.append((utterance, ipa, reference))
     return chosen[:limit]
 
 
 def signed_errors(
-    corpus: Path, aligner: OffsetAligner, items: list[tuple[str, str, dict]], batch_size: int
+    corpus: Corpus, aligner: OffsetAligner, items: list[tuple[Utterance, str, dict]], batch_size: int
 ) -> np.ndarray:
     """Signed boundary errors (ms, positive = late) of ``aligner`` at its current offset on ``items``."""
     errors = []
     for first in range(0, len(items), batch_size):
         batch = items[first : first + batch_size]
-        audios = [aligner.read_audio(wav_path(corpus, rel_path)) for rel_path, _, _ in batch]
+        audios = [aligner.read_audio(utterance.wav) for utterance, _, _ in batch]
         tokens = [intersperse(phonemes_to_ids(ipa)) for _, ipa, _ in batch]
-        frames = [int(np.load(mel_path(corpus, rel_path), mmap_mode="r").shape[1]) for rel_path, _, _ in batch]
-        samples = [wav_frames(wav_path(corpus, rel_path)) for rel_path, _, _ in batch]
-        centred = [n == s // HOP_LENGTH + 1 for n, s in zip(frames, samples, strict=True)]
+        frames = [utterance_frames(corpus, utterance) for utterance, _, _ in batch]
+        samples = [wav_frames(utterance.wav, corpus.sample_rate) for utterance, _, _ in batch]
+        centred = [n == s // corpus.hop_length + 1 for n, s in zip(frames, samples, strict=True)]
         results = aligner.align(audios, tokens, frames, centred)
         for (_, ipa, reference), result in zip(batch, results, strict=True):
             if not isinstance(result, AlignmentError):
-                errors.append(boundary_errors_ms(ipa, result.durations.numpy(), reference["phones"], frame_seconds()))
+                seconds = corpus.frame_seconds
+                errors.append(boundary_errors_ms(ipa, result.durations.numpy(), reference["phones"], seconds))
     if not errors:
         raise ValueError(f"{corpus}: no utterance could be aligned for calibration")
     return np.concatenate(errors)
 
 
 def measure_offset(
-    aligner: OffsetAligner, corpus: Path, items: list[tuple[str, str, dict]], batch_size: int = 8, rounds: int = 2
+    aligner: OffsetAligner,
+    corpus: Corpus,
+    items: list[tuple[Utterance, str, dict]],
+    batch_size: int = 8,
+    rounds: int = 2,
 ) -> dict:
     """Bias of ``aligner`` on ``items`` per round, starting at its ``offset_ms`` and moving the offset by
     each round's bias; returns ``{"start_offset_ms", "rounds": [{offset_ms, bias_ms, mean_abs_ms}],
@@ -119,12 +124,14 @@ def calibrate(
 ) -> dict:
     """Measure (module doc) the checkpoint's CTC frame offset against ``corpus``'s truth, starting at
     ``offset_ms`` (default: the offset extraction uses for it). Writes nothing; returns the figures."""
-    items = reference_utterances(corpus, limit)
+    opened = open_corpus(corpus)
+    items = reference_utterances(opened, limit)
     if not items:
         raise ValueError(f"{corpus}: no reference/ with phones agreeing with the text; nothing to measure against")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    aligner = Wav2Vec2Aligner(checkpoint, device, method="mel", offset_ms=offset_ms)
-    figures = measure_offset(aligner, corpus, items, batch_size, rounds)
+    rate, hop = opened.sample_rate, opened.hop_length
+    aligner = Wav2Vec2Aligner(checkpoint, device, rate, hop, method="mel", offset_ms=offset_ms)
+    figures = measure_offset(aligner, opened, items, batch_size, rounds)
     return {"checkpoint": str(checkpoint), "corpus": str(corpus), "utterances": len(items), **figures}
 
 

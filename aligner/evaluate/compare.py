@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aligner.align.timing import frame_seconds
-from aligner.corpus import mel_path, read_metadata, reference_path
+from aligner.corpus import open_corpus, reference_path
 from aligner.durations import load_durations
 from aligner.evaluate.phone_match import symbol_times
 from aligner.evaluate.plot import plot_alignment
 from aligner.evaluate.score import Evaluation, evaluate, format_report
+from aligner.mels import utterance_mel
 from aligner.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")
@@ -43,28 +43,31 @@ def symbol_class(symbol: str) -> str | None:
     return "consonant" if symbol.isalpha() else None
 
 
-def onsets(durations_dir: Path, rel_path: str, ipa: str) -> np.ndarray | None:
-    """Onset time (s) of every IPA symbol of one utterance, or None when the file is unusable."""
+def onsets(durations_dir: Path, rel_path: str, ipa: str, seconds: float) -> np.ndarray | None:
+    """Onset time (s) of every IPA symbol of one utterance on a grid of ``seconds`` a frame, or None when the
+    file is unusable."""
     path = durations_dir / f"{rel_path}.pt"
     if not path.exists():
         return None
     durations = load_durations(path).numpy()
     if len(durations) not in (len(ipa), 2 * len(ipa) + 1):
         return None
-    return symbol_times(durations, len(ipa), frame_seconds())[0]
+    return symbol_times(durations, len(ipa), seconds)[0]
 
 
 def pair_differences(corpus: Path, first: Path, second: Path) -> dict:
     """Boundary differences (ms, first - second) overall, per class and per utterance."""
-    utterances = read_metadata(corpus)
+    opened = open_corpus(corpus)
+    utterances = opened.read()
     ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+    seconds = opened.frame_seconds
     per_class: dict[str, list[float]] = {c: [] for c in CLASSES}
     per_utterance: dict[str, float] = {}
     every: list[np.ndarray] = []
     for utterance, ipa in zip(utterances, ipas, strict=True):
         if isinstance(ipa, PhonemizationError):
             continue
-        a, b = onsets(first, utterance.rel_path, ipa), onsets(second, utterance.rel_path, ipa)
+        a, b = onsets(first, utterance.rel_path, ipa, seconds), onsets(second, utterance.rel_path, ipa, seconds)
         if a is None or b is None:
             continue
         difference = (a - b) * 1000
@@ -104,7 +107,8 @@ def histogram(path: Path, pairs: dict[str, dict]) -> None:
 def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], report_dir: Path) -> list[Path]:
     """Mel with every system's boundaries for each of ``rel_paths``."""
     written = []
-    by_path = {u.rel_path: u for u in read_metadata(corpus)}
+    opened = open_corpus(corpus)
+    by_path = {u.rel_path: u for u in opened.read()}
     for rel_path in rel_paths:
         utterance = by_path[rel_path]
         ipa = to_phonemes(utterance.text, utterance.language)
@@ -114,8 +118,10 @@ def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], repor
             json.loads(reference_file.read_text(encoding="utf-8"))["phones"] if reference_file.exists() else None
         )
         target = report_dir / f"{rel_path.replace('/', '_')}.png"
-        mel = np.load(mel_path(corpus, rel_path))
-        plot_alignment(target, mel, ipa, durations, frame_seconds(), reference, title=f"{rel_path}: {utterance.text}")
+        mel = utterance_mel(opened, utterance)
+        plot_alignment(
+            target, mel, ipa, durations, opened.frame_seconds, reference, title=f"{rel_path}: {utterance.text}"
+        )
         written.append(target)
     return written
 

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from aligner.align.extract import SUMMARY_NAME
-from aligner.align.timing import frame_seconds
-from aligner.corpus import mel_path, read_metadata
+from aligner.corpus import open_corpus
 from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
+from aligner.mels import utterance_mel
 from aligner.text import is_phone_symbol
 from aligner.text.frontend import resolve_frontend
 from aligner.train.acoustic import select
@@ -84,7 +84,8 @@ def corpus_report(
     rows = read_summary(durations_dir / SUMMARY_NAME)
     aligned = [r for r in rows if r["status"] == "ok"]
     failed = [r for r in rows if r["status"] != "ok"]
-    utterances = {u.rel_path: u for u in read_metadata(corpus, problems=[])}  # bad lines: failed rows already
+    opened = open_corpus(corpus)
+    utterances = {u.rel_path: u for u in opened.read(problems=[])}  # bad lines: failed rows already
     alignments: dict[str, tuple[str, np.ndarray]] = {}  # rel_path -> (IPA, durations), read once
     totals: Counter[str] = Counter()
     for row in aligned:
@@ -143,10 +144,10 @@ def corpus_report(
         target = out / f"{rel_path.replace('/', '_')}.png"
         plot_alignment(
             target,
-            np.load(mel_path(corpus, rel_path)),
+            utterance_mel(opened, utterances[rel_path]),
             ipa,
             {"aligner": durations},
-            frame_seconds(),
+            opened.frame_seconds,
             title=f"{rel_path}: {utterances[rel_path].text}"[:150],
         )
         lines.append(f"![{rel_path}]({target.name})")

@@ -1,4 +1,4 @@
-"""Durations built from a corpus's true phone boundaries: the ceiling the 10.67 ms grid allows.
+"""Durations built from a corpus's true phone boundaries: the ceiling the corpus's mel grid allows.
 
     python -m aligner.evaluate.reference_durations --corpus C [--out-dir C/reference_durations] [--no-add-blank]
 
@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from aligner.align.timing import durations_from_intervals, frame_seconds
-from aligner.corpus import mel_path, read_metadata, reference_path
+from aligner.align.timing import durations_from_intervals
+from aligner.corpus import open_corpus
 from aligner.durations import save_durations, validate_durations
 from aligner.evaluate.phone_match import match_phones
+from aligner.mels import utterance_frames
 from aligner.text import PhonemizationError, phonemes_to_ids, to_phonemes_multilingual
 
 
@@ -66,7 +67,8 @@ def reference_token_intervals(
 
 def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> int:
     """Write reference-derived durations for every utterance of ``corpus``; returns how many."""
-    utterances = read_metadata(corpus)
+    opened = open_corpus(corpus)
+    utterances = opened.read()
     ipa = dict(
         zip(
             (u.rel_path for u in utterances),
@@ -76,14 +78,14 @@ def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> 
     )
     written = 0
     for utterance in tqdm(utterances, desc="reference durations", unit="utt"):
-        reference = json.loads(reference_path(corpus, utterance.rel_path).read_text(encoding="utf-8"))
+        reference = json.loads(opened.reference(utterance.rel_path).read_text(encoding="utf-8"))
         text_ipa = ipa[utterance.rel_path]
         if not reference["phones_agree"] or isinstance(text_ipa, PhonemizationError):
             continue
         phonemes_to_ids(text_ipa, utterance.text)  # unknown symbols fail here, by name
-        n_frames = np.load(mel_path(corpus, utterance.rel_path), mmap_mode="r").shape[1]
+        n_frames = utterance_frames(opened, utterance)
         starts, ends = reference_token_intervals(text_ipa, reference["phones"], reference["duration"], add_blank)
-        durations = durations_from_intervals(starts, ends, n_frames, frame_seconds())
+        durations = durations_from_intervals(starts, ends, n_frames, opened.frame_seconds)
         n_tokens = 2 * len(text_ipa) + 1 if add_blank else len(text_ipa)
         save_durations(
             out_dir / f"{utterance.rel_path}.pt",

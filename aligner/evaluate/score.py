@@ -10,7 +10,7 @@ Reads ``DIR/{rel_path}.pt`` (default ``C/durations``), the Matcha tokens of ever
   (positive: late), and the 10 worst utterances;
 - frame ownership per language and overall (``own``, ``blank``, ``ratio``; per utterance in the worst
   list), which tells a phone holding its frames from a one-frame spike between two fat blanks. The frames
-  counted are the mel frames whose centre ((f + 0.5) * 256 / 24000 s) lies inside a reference speech
+  counted are the mel frames whose centre ((f + 0.5) * hop / sample_rate s) lies inside a reference speech
   phone's [start, end); the tokens a phone owns are those of its characters and the blanks between them
   (with add_blank, IPA character i is token 2i+1, so characters first..last own tokens 2*first+1 ..
   2*last+1; with L entries, tokens first..last); frame f is held by token k when c(k-1) <= f < c(k), c the
@@ -37,10 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aligner.align.timing import frame_seconds
-from aligner.corpus import mel_path, read_metadata, reference_path
+from aligner.audio import AudioError
+from aligner.corpus import Corpus, open_corpus
 from aligner.durations import load_durations
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones, symbol_times
+from aligner.mels import utterance_frames
 from aligner.text import PhonemizationError, to_phonemes_multilingual
 
 THRESHOLDS_MS = (10, 20, 25, 50)
@@ -97,9 +98,9 @@ def frame_ownership(ipa: str, durations: np.ndarray, phones: list[dict], seconds
     with add_blank (character i is token 2i+1, blanks at even indices) or (L,) without. ``phones``:
     the reference ({label, start, end} dicts, seconds), matched to characters by
     :func:`aligner.evaluate.phone_match.match_phones` (raises ``PhoneMismatch``). ``seconds``: length of
-    one mel frame (256 / 24000). Returns the frames inside reference phones (``total``), those held by
-    their phone's own tokens (``owned``) and those held by a blank outside them (``blank_between``), and
-    per phone the ratio of its own tokens' duration to its reference duration.
+    one mel frame (hop / sample_rate, e.g. 256 / 24000). Returns the frames inside reference phones
+    (``total``), those held by their phone's own tokens (``owned``) and those held by a blank outside them
+    (``blank_between``), and per phone the ratio of its own tokens' duration to its reference duration.
     """
     durations = np.asarray(durations, dtype=np.int64)
     if len(durations) == 2 * len(ipa) + 1:
@@ -201,11 +202,13 @@ class Evaluation:
         }
 
 
-def evaluate(corpus: Path, durations_dir: Path) -> Evaluation:
-    """Score every utterance of ``corpus`` whose reference exists against ``durations_dir``."""
-    utterances = read_metadata(corpus)
+def evaluate(corpus: Corpus | Path, durations_dir: Path) -> Evaluation:
+    """Score every utterance of ``corpus`` (a folder, or an opened ``Corpus``: its mel grid decides the frame
+    length) whose reference exists against the ``{rel_path}.pt`` files of ``durations_dir``."""
+    corpus = open_corpus(corpus)
+    utterances = corpus.read()
     ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
-    seconds = frame_seconds()
+    seconds = corpus.frame_seconds
     result = Evaluation(str(durations_dir), utterances=len(utterances))
     for utterance, ipa in zip(utterances, ipas, strict=True):
         rel_path = utterance.rel_path
@@ -222,12 +225,12 @@ def evaluate(corpus: Path, durations_dir: Path) -> Evaluation:
             continue
         if durations.min() < 1:
             result.contract["zero_durations"].append(rel_path)
-        mel = mel_path(corpus, rel_path)
-        if not mel.exists():
+        try:
+            if utterance_frames(corpus, utterance) != durations.sum():
+                result.contract["sum_mismatch"].append(rel_path)
+        except (OSError, AudioError):
             result.contract["mel_missing"].append(rel_path)
-        elif np.load(mel, mmap_mode="r").shape[1] != durations.sum():
-            result.contract["sum_mismatch"].append(rel_path)
-        reference_file = reference_path(corpus, rel_path)
+        reference_file = corpus.reference(rel_path)
         if not reference_file.exists():
             continue
         reference = json.loads(reference_file.read_text(encoding="utf-8"))
@@ -312,11 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m aligner.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", required=True, type=Path, help="corpus with metadata.csv, mels/ and reference/")
+    parser.add_argument("--corpus", type=Path, help="corpus with its filelists, wavs and reference/")
+    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML: its filelists, sample_rate and hop")
     parser.add_argument("--durations", type=Path, help="folder of {rel_path}.pt files (default: CORPUS/durations)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    result = evaluate(args.corpus, args.durations or args.corpus / "durations")
+    if args.corpus is None and args.data_config is None:
+        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
+    corpus = Corpus.open(args.corpus, args.data_config)
+    result = evaluate(corpus, args.durations or corpus.durations_dir)
     print(format_report(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from aligner.corpus import Corpus
+from aligner.corpus import Corpus, open_corpus
 from aligner.review.page import check_out, row_values, write_index, write_view
 from aligner.review.rows import index_rows, open_folders
 from aligner.review.views import utterance_view
@@ -14,7 +14,7 @@ from aligner.text.frontend import resolve_frontend
 
 
 def build_review(
-    corpus: str | Path,
+    corpus: Corpus | str | Path,
     out: str | Path,
     durations: list[Path] | None = None,
     names: list[str] | None = None,
@@ -30,7 +30,7 @@ def build_review(
     folder that does not exist, ``PageError`` for an ``out`` that already holds another page; one utterance's
     missing or unusable files are its row's status and cause, never an error.
     """
-    corpus = Corpus.open(corpus)
+    corpus = open_corpus(corpus)
     out = Path(out)
     folders = open_folders(list(durations) if durations else [corpus.durations_dir], names)
     check_out(out)

@@ -43,12 +43,16 @@ class Folder:
     path: Path
     summary: dict[str, dict]
 
-    def durations(self, rel_path: str) -> Path:
+    def durations(self, utterance: Utterance) -> Path:
         """``{path}/{rel_path}.pt``, where extraction writes an utterance's durations, or ``.npy`` (``--format
-        npy``) where only that one is there."""
-        pt = self.path / f"{rel_path}.pt"
+        npy``) where only that one is there, or where neither is, the file of upstream Matcha's place
+        (``--format upstream-npy``: ``<wav's grandparent>/durations/<wav stem>.npy``) when that exists."""
+        pt = self.path / f"{utterance.rel_path}.pt"
         npy = pt.with_suffix(".npy")
-        return npy if npy.is_file() and not pt.is_file() else pt
+        upstream = utterance.wav.parent.parent / "durations" / f"{utterance.wav.stem}.npy"
+        if pt.is_file() or not (npy.is_file() or upstream.is_file()):
+            return pt
+        return npy if npy.is_file() else upstream
 
 
 @dataclass
@@ -104,9 +108,9 @@ def filelist_row(utterance: Utterance, corpus: Corpus, folder: Folder) -> Row:
     if summary and summary["status"] != "ok":
         row.status, row.message = "failed", summary.get("message") or ""
         row.cause = cause(row.message)
-    elif not (wav := corpus.wav(utterance.rel_path)).is_file():
+    elif not (wav := utterance.wav).is_file():
         row.status, row.cause, row.message = "missing", NO_WAV, f"{wav} not found"
-    elif not (durations := folder.durations(utterance.rel_path)).is_file():
+    elif not (durations := folder.durations(utterance)).is_file():
         said = "alignment_summary.csv says ok" if summary else f"no row in {folder.path / SUMMARY_NAME}"
         row.status, row.cause, row.message = "missing", NO_DURATIONS, f"{durations} not found ({said})"
     return row

@@ -22,9 +22,10 @@ import numpy as np
 
 from aligner.align.marks import MARKS_AFTER, MARKS_BEFORE
 from aligner.align.textgrid import tiers
-from aligner.audio import AudioError, load_wav, mel_spectrogram
-from aligner.corpus import Corpus
+from aligner.audio import AudioError, load_wav
+from aligner.corpus import Corpus, Utterance
 from aligner.durations import DurationError, read_duration_file, validate_durations
+from aligner.mels import matcha_mel
 from aligner.review.rows import Folder, Row
 from aligner.review.spectrogram import PEAKS_PER_SECOND, spectrogram_png, waveform_peaks
 from aligner.text import PhonemizationError, is_phone_symbol
@@ -73,14 +74,16 @@ def read_truth(path: Path) -> list[list] | None:
         return None
 
 
-def durations_tier(folder: Folder, rel_path: str, ipa: str | None, n_frames: int | None, hop_seconds: float) -> dict:
+def durations_tier(
+    folder: Folder, utterance: Utterance, ipa: str | None, n_frames: int | None, hop_seconds: float
+) -> dict:
     """The tier of one duration folder: ``durations`` and ``words`` ([start s, end s, IPA label], blanks split
     between neighbours, not yet shifted for a centred grid), or ``error`` and ``cause`` saying why not."""
     tier: dict = {"name": folder.name}
-    summary = folder.summary.get(rel_path)
+    summary = folder.summary.get(utterance.rel_path)
     if summary and summary.get("mean_log_prob"):
         tier["confidence"] = float(summary["mean_log_prob"])
-    path = folder.durations(rel_path)
+    path = folder.durations(utterance)
     if not path.is_file():
         said = f": {summary['message']}" if summary and summary["status"] != "ok" else ""
         return tier | {"error": f"no duration file {path}{said}", "cause": "missing"}
@@ -123,7 +126,7 @@ def utterance_view(corpus: Corpus, row: Row, folders: list[Folder], frontend: Te
         data["token_error"] = str(error)
         causes.append((NO_TOKENS, str(error)))
     audio: np.ndarray | None = None
-    wav = corpus.wav(row.rel_path)
+    wav = utterance.wav
     if wav.is_file():
         try:
             audio = load_wav(wav, corpus.sample_rate)
@@ -137,25 +140,25 @@ def utterance_view(corpus: Corpus, row: Row, folders: list[Folder], frontend: Te
     png, n_frames = None, None
     mel_file = corpus.mel(row.rel_path)
     try:
-        if mel_file.is_file():
+        if mel_file is not None and mel_file.is_file():
             mel = np.load(mel_file, allow_pickle=False)
         elif audio is not None:
-            import torch
-
-            mel = mel_spectrogram(torch.from_numpy(audio))[0].numpy()
-            data["spectrogram_note"] = f"{mel_file} not found: upstream Matcha's mel of the wav instead"
+            mel = matcha_mel(audio, corpus)
+            missing = f"{mel_file} not found" if mel_file is not None else "the corpus has no mel files"
+            data["spectrogram_note"] = f"{missing}: upstream Matcha's mel of the wav instead"
         else:
             mel = None
             data["spectrogram_note"] = f"{mel_file} not found"
         if mel is not None:
             png = spectrogram_png(mel)
-            n_frames = int(mel.shape[1]) if mel_file.is_file() else None
+            # a mel computed for a missing file is only a picture; without mel files it is the Matcha's own grid
+            n_frames = int(mel.shape[1]) if mel_file is None or mel_file.is_file() else None
             data["mel_frames"] = int(mel.shape[1])
     except (OSError, ValueError, EOFError) as error:
         png = None
         data["spectrogram_note"] = f"cannot read the mel {mel_file} ({error})"
         causes.append((UNREADABLE_MEL, data["spectrogram_note"]))
-    data["tiers"] = [durations_tier(folder, row.rel_path, ipa, n_frames, hop_seconds) for folder in folders]
+    data["tiers"] = [durations_tier(folder, utterance, ipa, n_frames, hop_seconds) for folder in folders]
     frames = n_frames or next((sum(t["durations"]) for t in data["tiers"] if "durations" in t), None)
     data["centred"] = bool(audio is not None and frames == len(audio) // corpus.hop_length + 1)
     data["offset_seconds"] = -hop_seconds / 2 if data["centred"] else 0.0

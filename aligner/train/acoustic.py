@@ -59,8 +59,7 @@ from aligner.align.marks import MarkGroup
 from aligner.align.methods import StatePath, acoustic_search, annotation_groups, batched_mas
 from aligner.align.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
 from aligner.align.scores import NOMINAL_OFFSET_SECONDS, score_matrix, to_frame_grid
-from aligner.align.timing import frame_seconds
-from aligner.audio import SAMPLE_RATE, AudioError, load_wav, n_mel_frames, require_audible
+from aligner.audio import AudioError, load_wav, require_audible
 from aligner.corpus import Corpus, CorpusError, MetadataError, open_corpus
 from aligner.durations import atomic_write
 from aligner.evaluate.phone_match import symbol_times
@@ -92,6 +91,7 @@ class TrainingUtterance:
     token_ids: list[int]
     features: torch.Tensor  # [mel frames, D]
     ctc_scores: torch.Tensor  # [tokens, CTC frames]
+    frame_seconds: float  # one mel frame of the corpus's grid (hop / sample_rate)
 
 
 def select(n: int, limit: int) -> list[int]:
@@ -110,7 +110,8 @@ def read_corpus(
     skipped: list[str],
 ) -> list[TrainingUtterance]:
     """Features and CTC scores of up to ``limit`` utterances of ``corpus`` (evenly spread over its
-    filelists); what extraction would skip (a malformed filelist line, an unknown language or symbol,
+    filelists), on its mel grid (its rate and hop; floor(samples / hop) frames); what extraction would skip
+    (a malformed filelist line, an unknown language or symbol,
     bad or silent audio, audio too short for its tokens) is left out and named in ``skipped``."""
     model, extractor = load_aligner(checkpoint, device)
     pauses_as_blank = getattr(model.config, "ctc_targets", "all") == "phones"
@@ -122,6 +123,7 @@ def read_corpus(
     utterances = [u for u in utterances if u.language not in unknown]
     utterances = [utterances[i] for i in select(len(utterances), limit)]
     ipas = frontend.tokens_batch([u.text for u in utterances], [u.language for u in utterances])
+    rate = corpus.sample_rate
     kept = []
     for utterance, ipa in tqdm(list(zip(utterances, ipas, strict=True)), desc="acoustic features", unit="utt"):
         if isinstance(ipa, PhonemizationError):
@@ -133,18 +135,18 @@ def read_corpus(
         try:
             token_ids = intersperse(phonemes_to_ids(ipa, utterance.text))
             check_token_ids(token_ids, head_symbols(model), "the Wav2Vec2 aligner's CTC head")
-            path = corpus.wav(utterance.rel_path)
-            wav = require_audible(load_wav(path, SAMPLE_RATE), path)
+            wav = require_audible(load_wav(utterance.wav, rate), utterance.wav)
         except (UnknownSymbolError, AudioError) as error:
             skipped.append(f"{utterance.rel_path}: {error}")
             continue
-        n_frames = n_mel_frames(len(wav))
+        n_frames = len(wav) // corpus.hop_length
         if len(token_ids) > n_frames:
             skipped.append(f"{utterance.rel_path}: audio too short for its tokens")
             continue
-        (log_probs,) = log_posteriors(model, extractor, [model_input(wav, SAMPLE_RATE, extractor)])
+        (log_probs,) = log_posteriors(model, extractor, [model_input(wav, rate, extractor)])
         ctc = score_matrix(log_probs, token_ids, pauses_as_blank).cpu()
-        kept.append(TrainingUtterance(utterance.rel_path, ipa, token_ids, acoustic_features(wav, n_frames), ctc))
+        features = acoustic_features(wav, rate, n_frames, corpus.frame_seconds)
+        kept.append(TrainingUtterance(utterance.rel_path, ipa, token_ids, features, ctc, corpus.frame_seconds))
     if not kept:
         raise ValueError(f"{corpus.root}: no utterance to fit the acoustic model on")
     return kept
@@ -152,7 +154,7 @@ def read_corpus(
 
 def ctc_grid(item: TrainingUtterance, offset: float) -> torch.Tensor:
     """CTC scores of ``item`` on its mel grid [tokens, mel frames] at CTC frame offset ``offset`` (s)."""
-    return to_frame_grid(item.ctc_scores, item.features.shape[0], frame_seconds(), offset)
+    return to_frame_grid(item.ctc_scores, item.features.shape[0], item.frame_seconds, offset)
 
 
 def search(matrices: list[torch.Tensor], groups: list[list[MarkGroup]] | None) -> list[torch.Tensor]:
@@ -267,7 +269,7 @@ def realign(
 def junctions(item: TrainingUtterance, durations: torch.Tensor) -> np.ndarray:
     """Time (s) of every boundary between two phone characters of ``item``: the middle of the blank
     between them. Boundaries beside a pause are left out: there a CTC alignment's blank holds the pause."""
-    starts, _ = symbol_times(durations.numpy(), len(item.ipa), frame_seconds())
+    starts, _ = symbol_times(durations.numpy(), len(item.ipa), item.frame_seconds)
     ipa = item.ipa
     return starts[[i for i in range(1, len(ipa)) if is_phone_symbol(ipa[i]) and is_phone_symbol(ipa[i - 1])]]
 
@@ -361,6 +363,8 @@ def fit_acoustic_stage(
         "acoustic_model": True,
         "stage": asdict(options),
         "corpus": str(corpus.root),
+        "sample_rate": corpus.sample_rate,
+        "hop_length": corpus.hop_length,
         "utterances": len(items),
         "skipped": skipped,
         "converged": history[-1]["changed_frames"] < min_change,
@@ -381,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder (written into)")
     parser.add_argument("--corpus", type=Path, help="corpus folder (*.csv filelists, wav/; see aligner.corpus)")
     parser.add_argument("--data-config", type=Path, help="a Matcha data YAML naming the filelists instead")
+    parser.add_argument("--language", help="the language of upstream-style filelists (default: the YAML's cleaners)")
     parser.add_argument(
         "--text-frontend",
         help="module:function or 'builtin' (default: the installed Matcha's matcha.text, else builtin)",
@@ -403,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus is None and args.data_config is None:
         parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
     try:
-        corpus = Corpus.open(args.corpus, args.data_config)
+        corpus = Corpus.open(args.corpus, args.data_config, args.language)
+        corpus.check_rates()
         result = fit_acoustic_stage(
             args.checkpoint, corpus, args.rounds, args.utterances, ctc_weight=args.ctc_weight, device=args.device,
             text_frontend=args.text_frontend, marks=args.annotation_marks,

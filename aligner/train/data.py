@@ -80,6 +80,11 @@ class DataArguments:
         default=None,
         metadata={"help": "a Matcha data YAML: its filelists (the corpus is then their folder) and add_blank"},
     )
+    language: str | None = field(
+        default=None,
+        metadata={"help": "the espeak-ng language of upstream-style filelists (wav_path|text; default: the data "
+                  "YAML's cleaners say it, english_cleaners2 = en-us)"},
+    )  # fmt: skip
     text_frontend: str | None = field(
         default=None,
         metadata={"help": "module:function (text, language) -> phonemes, or 'builtin' (default: the installed "
@@ -101,12 +106,12 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         ctc_targets([], self.ctc_targets)  # validates the mode
+        if not 0 <= self.eval_fraction < 1:
+            raise ValueError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
 
     def open_corpus(self) -> Corpus:
         """The corpus these arguments name (with ``data_config``: the folder of its train filelist)."""
-        return Corpus.open(None if self.data_config else self.corpus, self.data_config)
-        if not 0 <= self.eval_fraction < 1:
-            raise ValueError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
+        return Corpus.open(None if self.data_config else self.corpus, self.data_config, self.language)
 
 
 @dataclass
@@ -224,7 +229,7 @@ def fingerprint(
     for filelist in corpus.filelists:
         digest.update(filelist.read_bytes())
     for utterance in corpus.read(problems=[]):
-        path = corpus.wav(utterance.rel_path)
+        path = utterance.wav
         stat = path.stat() if path.exists() else None
         digest.update(f"{utterance.rel_path}:{stat and stat.st_size}:{stat and stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
@@ -257,7 +262,7 @@ def _phonemise(corpus: Corpus, frontend: TextFrontend, mode: str, report: Filter
         columns["text"].append(utterance.text)
         columns["phonemes"].append(ipa)
         columns["labels"].append(labels)
-        columns["path"].append(str(corpus.wav(utterance.rel_path)))
+        columns["path"].append(str(utterance.wav))
     return columns
 
 
@@ -338,6 +343,7 @@ def prepare_data(
     ``PreparedData.frontend`` names the text front end used."""
     conv = {"conv_kernel": list(conv_kernel), "conv_stride": list(conv_stride)}
     corpus = args.open_corpus()
+    corpus.check_rates()  # a data YAML of another rate than its wavs: stop before any work (CorpusError)
     frontend = resolve_frontend(args.text_frontend)
     cache_root = Path(args.cache_dir) if args.cache_dir else corpus.root / ".cache" / "aligner"
     target = cache_root / fingerprint(args, corpus, frontend, feature_extractor, conv)
