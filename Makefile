@@ -73,9 +73,14 @@ real: $(REAL_ALIGNER)/model.safetensors
 	$(PY) -m aligner.review --corpus $(REAL) --durations $(REAL)/durations --out $(REAL_REPORT)/review
 
 # make matcha-check: upstream Matcha-TTS (matcha-tts 0.0.7.2, from PyPI) and this project in one venv
-# (.venv-matcha): both import, upstream's text_to_sequence gives every duration file's length, upstream's
-# TextMelDataModule loads them and MatchaTTS trains 50 CPU steps on them (scripts/matcha_check.py). Run in
-# both install orders: this project over upstream, then upstream reinstalled over this project. About 10 min.
+# (.venv-matcha), on upstream's own two recipes (scripts/matcha_check.py): an upstream-shaped Matcha root
+# (outputs/matcha_check/upstream-root) with upstream's configs/data/ljspeech.yaml (filelist paths changed) and
+# vctk.yaml (as it is) from scripts/matcha_fixture/, demo speech resampled to 22.05 kHz in LJSpeech's layout
+# (wav_path|text) and VCTK's (wav_path|spk|text, 4 speakers), no mel files; from that root python -m
+# aligner.train --data_config and python -m matcha.utils.extract_durations --data-config; then upstream's
+# text_to_sequence gives every duration file's length, upstream's TextMelDataModule (hydra-composed from the
+# YAML) loads them and MatchaTTS trains 50 CPU steps on them. Run in both install orders: this project over
+# upstream, then upstream reinstalled over this project. About 10 min on 2 CPU cores once .venv-matcha exists.
 MVENV := .venv-matcha
 .PHONY: matcha-check
 $(MVENV)/.installed: constraints.txt
@@ -91,7 +96,7 @@ matcha-check: $(MVENV)/.installed
 	$(MVENV)/bin/python scripts/matcha_check.py --imports-only
 
 # make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
-# versions); 13 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
+# versions); 18 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
 # speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
 # outputs/benchmarks/ on first use), MAS per backend (CUDA ones where present), and the accuracy of
 # make demo's aligners (run make demo first; a folder it has not written is skipped with a note).
@@ -105,6 +110,7 @@ bench: setup
 	$(PY) benchmarks/mas.py --json $(BENCH)/mas.json
 	$(PY) benchmarks/accuracy.py --corpus $(DEMO) --aligner wav2vec2=$(DEMO)/durations --aligner ctc_mel=$(REPORT)/ctc_mel \
 		--aligner forced_align=$(REPORT)/forced_align --aligner asrcnn=$(REPORT)/asrcnn --json $(BENCH)/accuracy.json
+	$(PY) benchmarks/sample_rates.py --corpus $(DEMO) --checkpoint $(ALIGNER) --json $(BENCH)/sample_rates.json
 	$(PY) benchmarks/report.py --results $(BENCH)
 
 # Debian's chromium, which tests/test_review.py drives through Playwright: installed only where it is missing

@@ -311,9 +311,15 @@ class Corpus:
         """``reference/{rel_path}.json`` (true phone boundaries, where known)."""
         return self.root / "reference" / f"{rel_path}.json"
 
-    @property
+    @cached_property
     def durations_dir(self) -> Path:
-        """``CORPUS/durations``: where the aligner writes, beside the filelists (where a fork's loader reads)."""
+        """``CORPUS/durations``: where the aligner writes, beside the filelists (where a fork's loader reads);
+        for upstream's filelists whose wavs share one grandparent, ``<that folder>/durations``, where upstream's
+        ``get_durations`` reads (data/LJSpeech-1.1/durations/)."""
+        if self.upstream_layout:
+            homes = {utterance.wav.parent.parent for utterance in self.read(problems=[])}
+            if len(homes) == 1:
+                return homes.pop() / "durations"
         return self.root / "durations"
 
 

@@ -81,7 +81,7 @@ def test_upstreams_ljspeech_recipe_as_it_is_at_its_rate(demo_corpus, checkpoint,
         grid = (Path(wav).parent.parent / "textgrids" / f"{Path(wav).stem}.TextGrid").read_text()
         xmax = float(re.search(r"xmax = ([0-9.]+)", grid).group(1))
         assert xmax == pytest.approx(samples // 256 * 256 / rate, abs=1e-6)
-    with open("data/filelists/durations/alignment_summary.csv", newline="") as handle:
+    with open("data/LJSpeech-1.1/durations/alignment_summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(r["rel_path"] for r in rows) == sorted(str(Path(w).with_suffix("")) for w, _, _ in utterances)
     assert {r["status"] for r in rows} == {"ok"}
@@ -107,6 +107,7 @@ def test_a_wav_at_another_rate_fails_alone_naming_both_rates(demo_corpus, checkp
     assert f"{odd}: sample rate 24000 Hz, but the corpus is at 22050 Hz" in capsys.readouterr().out
     assert not (Path(odd).parent.parent / "durations" / f"{Path(odd).stem}.npy").exists()
     assert len(list(Path("data/LJSpeech-1.1/durations").glob("*.npy"))) == len(utterances) - 1
+    assert (Path("data/LJSpeech-1.1/durations") / "alignment_summary.csv").is_file()
 
 
 def test_a_yaml_whose_rate_is_not_the_wavs_stops_before_writing(demo_corpus, checkpoint, tmp_path, monkeypatch, capsys):
@@ -117,7 +118,7 @@ def test_a_yaml_whose_rate_is_not_the_wavs_stops_before_writing(demo_corpus, che
     assert extract("--checkpoint", str(checkpoint)) == 2
     err = capsys.readouterr().err
     assert "sample_rate 24000 Hz" in err and "at 22050 Hz" in err and "LJ000-" in err
-    assert not Path("data/LJSpeech-1.1/durations").exists() and not Path("data/filelists/durations").exists()
+    assert not Path("data/LJSpeech-1.1/durations").exists()
 
 
 def test_a_stage_fitted_at_24_khz_is_refused_on_8_khz_audio(demo_corpus, checkpoint, tmp_path, monkeypatch, capsys):
