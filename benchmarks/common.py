@@ -84,7 +84,7 @@ def demo_corpus(n: int, speakers: int, folder: Path | None = None) -> Path:
     if not (folder / "metadata.csv").exists():
         print(f"building the demo corpus ({n} utterances, {speakers} speakers) in {folder}", flush=True)
         build_corpus(folder, n=n, speakers=speakers, progress=False)
-    _, _, failures = precompute(folder)
+    *_, failures = precompute(folder)
     if failures:
         raise RuntimeError(f"{folder}: {len(failures)} mels failed, e.g. {failures[0]}")
     return folder
