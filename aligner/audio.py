@@ -71,11 +71,6 @@ def mel_spectrogram(
     return torch.log(torch.clamp(basis @ magnitude, min=1e-5))
 
 
-def n_mel_frames(n_samples: int, hop_size: int = HOP_LENGTH) -> int:
-    """Number of frames ``mel_spectrogram`` gives for ``n_samples`` samples."""
-    return n_samples // hop_size
-
-
 def check_not_truncated(path: str | Path) -> None:
     """Raise ``AudioError`` when a RIFF/WAVE file holds fewer data bytes than its header declares.
 

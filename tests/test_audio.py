@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 import torchaudio
 
-from aligner.audio import AudioError, load_wav, mel_spectrogram, n_mel_frames
+from aligner.audio import AudioError, load_wav, mel_spectrogram
 
 
 def independent_mel(y: np.ndarray, rate: int = 24000) -> np.ndarray:
@@ -29,7 +29,7 @@ def independent_mel(y: np.ndarray, rate: int = 24000) -> np.ndarray:
 def test_frame_count_is_floor_of_samples_over_hop(n_samples):
     y = torch.rand(n_samples) * 2 - 1
     mel = mel_spectrogram(y, 24000)
-    assert mel.shape == (1, 80, n_samples // 256) == (1, 80, n_mel_frames(n_samples))
+    assert mel.shape == (1, 80, n_samples // 256)
 
 
 def test_too_short_audio_is_a_clear_error():
