@@ -95,7 +95,7 @@ matcha-check: $(MVENV)/.installed
 	$(MVENV)/bin/pip install -q -c constraints.txt --force-reinstall --no-deps matcha-tts==0.0.7.2
 	$(MVENV)/bin/python scripts/matcha_check.py --imports-only
 
-# make bench: benchmarks/*.py write benchmarks/results/*.json and README.md (tables with date, machine,
+# make bench: benchmarks/*.py write benchmarks/results/*.json and docs/benchmark-results.md (tables with date, machine,
 # versions); 18 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
 # speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
 # outputs/benchmarks/ on first use), MAS per backend (CUDA ones where present), and the accuracy of

@@ -22,12 +22,24 @@ WIN_LENGTH = 1024
 N_MELS = 80
 F_MIN = 0.0
 F_MAX = 8000.0
+# Hz: the fork's rate and StyleTTS2's; the demo corpora are written at it, the acoustic features and the
+# ASRCNN baseline read every wav resampled to it
+TTS_SAMPLE_RATE = 24000
 SILENCE_PEAK = 1e-4  # a wav whose peak stays below this is silence
 UNKNOWN_DATA_SIZE = 0xFFFFFFFF  # what streaming writers put in the data chunk header
 
 
+UNUSABLE_AUDIO = "unusable audio"
+SILENT_AUDIO = "silent audio"
+
+
 class AudioError(ValueError):
-    """A wav that cannot be used as it is (wrong rate, channels, unreadable, truncated, silent)."""
+    """A wav that cannot be used as it is (wrong rate, channels, unreadable, truncated, silent); ``cause``
+    names it in a few words (alignment_summary.csv's cause column)."""
+
+    def __init__(self, message: str, cause: str = UNUSABLE_AUDIO) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @lru_cache(maxsize=8)
@@ -148,5 +160,5 @@ def require_audible(audio: np.ndarray, path: str | Path, min_peak: float = SILEN
     """``audio`` itself, or an ``AudioError`` naming ``path`` when it is silent (peak below ``min_peak``)."""
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak < min_peak:
-        raise AudioError(f"{path}: silent audio (peak amplitude {peak:.2g}, below {min_peak:g})")
+        raise AudioError(f"{path}: silent audio (peak amplitude {peak:.2g}, below {min_peak:g})", SILENT_AUDIO)
     return audio

@@ -66,6 +66,8 @@ class MetadataError(ValueError):
     it is usable (valid and not a repeat), else None; ``filelist``: the name of its file (set by ``Corpus.read``).
     """
 
+    cause = "malformed filelist line"
+
     def __init__(self, message: str, line: int | None = None, rel_path: str | None = None) -> None:
         super().__init__(message)
         self.line = line
@@ -399,3 +401,10 @@ def mel_path(corpus: Corpus | str | Path, rel_path: str) -> Path | None:
 def reference_path(corpus: Corpus | str | Path, rel_path: str) -> Path:
     """The true phone boundaries of ``rel_path`` in ``corpus``, where known."""
     return open_corpus(corpus).reference(rel_path)
+
+
+def select(n: int, limit: int) -> list[int]:
+    """Indices of ``limit`` of ``n`` items, evenly spread (all of them when ``limit`` is 0 or ``n`` or more)."""
+    if not limit or limit >= n:
+        return list(range(n))
+    return [i * n // limit for i in range(limit)]

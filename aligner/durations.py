@@ -24,6 +24,8 @@ TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))
 class DurationError(ValueError):
     """A duration vector that breaks the contract."""
 
+    cause = "durations that break the contract"
+
 
 def validate_durations(
     durations: torch.Tensor | np.ndarray | list[int], n_tokens: int, n_frames: int, name: str = "durations"
@@ -129,3 +131,23 @@ def read_duration_file(path: str | Path) -> torch.Tensor:
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
         raise DurationError(f"{path}: not a 1-D integer duration vector")
     return torch.from_numpy(array.astype(np.int64))
+
+
+def symbol_times(durations: np.ndarray, n_symbols: int, frame_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end time (s) of each of ``n_symbols`` IPA symbols from a duration vector (frames) of L entries
+    (each symbol its own frames) or 2L+1 (add_blank: a blank between two symbols is split at its middle between
+    them, the first and last blanks belong to neither); ``frame_seconds``: one mel frame. ``ValueError`` for
+    another length."""
+    durations = np.asarray(durations, dtype=np.float64)
+    edges = np.concatenate([[0.0], np.cumsum(durations)]) * frame_seconds
+    if len(durations) == n_symbols:
+        return edges[:-1], edges[1:]
+    if len(durations) != 2 * n_symbols + 1:
+        raise ValueError(
+            f"{len(durations)} durations for {n_symbols} symbols (expected {n_symbols} or {2 * n_symbols + 1})"
+        )
+    starts, ends = edges[1:-1:2].copy(), edges[2:-1:2].copy()
+    blank_middles = (edges[2:-2:2] + edges[3:-1:2]) / 2  # the blanks between symbols
+    starts[1:] = blank_middles
+    ends[:-1] = blank_middles
+    return starts, ends

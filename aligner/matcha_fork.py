@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except ForkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{'added' if added else 'already there'}: {target} (runs aligner.align.cli; delete it to undo)")
+    print(f"{'added' if added else 'already there'}: {target} (runs aligner.extract.cli; delete it to undo)")
     print("from the fork's root:  python -m matcha.utils.extract_durations --data-config configs/data/X.yaml")
     return 0
 

@@ -1,4 +1,4 @@
-"""Train the Wav2Vec2 CTC aligner on Matcha's IPA tokens (the loop itself: aligner/train/loop.py).
+"""Train the Wav2Vec2 CTC aligner on Matcha's IPA tokens (the loop itself: aligner/training/loop.py).
 
     accelerate launch aligner/train.py CONFIG.yaml [--corpus C] [--output_dir D] [--max_steps N] [--key value ...]
     python aligner/train.py CONFIG.yaml ...                                   (one process)
@@ -11,7 +11,7 @@ Note: ``accelerate launch --cpu --num_processes N`` starts a single process (acc
 
 import sys
 
-from aligner.train.loop import main
+from aligner.training.loop import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,8 +3,8 @@
     python benchmarks/acoustic_variants.py --checkpoint outputs/aligner/tiny --corpus data/demo \
         [--speaker 0 --utterances 200] [--variant NAME ...] [--cache FILE]
 
-Reads the corpus once (features and CTC scores, as ``python -m aligner.train.acoustic`` does; ``--cache``
-keeps them for the next run), then for every variant: Viterbi training (aligner.train.acoustic), the final
+Reads the corpus once (features and CTC scores, as ``python -m aligner.acoustic.train`` does; ``--cache``
+keeps them for the next run), then for every variant: Viterbi training (aligner.acoustic.train), the final
 alignment with its stage (what extraction computes), and the figures of aligner.evaluate.score (boundary
 accuracy and frame ownership), with the fit's wall time and the scoring time per utterance. The truth
 (reference/) is read here only, to score; training never sees it. Nothing is written into the checkpoint.
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aligner.align.acoustic import AcousticStage
-from aligner.align.methods import annotation_groups
+from aligner.acoustic.model import AcousticStage
+from aligner.acoustic.train import CTC_WEIGHT, MIN_CHANGE, ROUNDS, StageOptions, read_corpus, realign, viterbi_training
 from aligner.corpus import Corpus, reference_path
 from aligner.evaluate.phone_match import PhoneMismatch
 from aligner.evaluate.score import (
@@ -32,8 +32,8 @@ from aligner.evaluate.score import (
     boundary_errors_ms,
     frame_ownership,
 )
+from aligner.search.marks import annotation_groups
 from aligner.text.frontend import resolve_frontend
-from aligner.train.acoustic import CTC_WEIGHT, MIN_CHANGE, ROUNDS, StageOptions, read_corpus, realign, viterbi_training
 
 # name: (StageOptions, CTC weight, rounds, min_change); "before" is the stage as it was before #19 (one Gaussian
 # per class on the 360 features, at most 4 rounds until 1 % of the frames change); the others run as the default does

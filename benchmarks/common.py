@@ -94,10 +94,10 @@ def tiny_checkpoint(corpus: Path, folder: Path = WORK / "tiny-untrained") -> Pat
     """configs/aligner/tiny.yaml's model, untrained (seed 0), saved where extraction loads it, with an
     acoustic stage fitted on ``corpus`` (one round, 200 utterances): its speed and memory are those of
     the trained model."""
-    from aligner.align.acoustic import MODEL_FILE
-    from aligner.train.acoustic import fit_acoustic_stage
-    from aligner.train.model import ModelArguments, build_model
-    from aligner.train.vocab import build_processor
+    from aligner.acoustic.model import MODEL_FILE
+    from aligner.acoustic.train import fit_acoustic_stage
+    from aligner.ctc.model import ModelArguments, build_model
+    from aligner.ctc.vocab import build_processor
 
     if (folder / MODEL_FILE).is_file():
         return folder

@@ -5,7 +5,7 @@
 
 The corpus (default: the demo corpus of --n utterances in outputs/benchmarks/, built with its mels on
 first use; benchmarks/memory.py uses the same one) is planned as the extraction CLI plans it
-(aligner.align.extract.plan_jobs: longest first); --limit utterances spread evenly over those
+(aligner.extract.plan.plan_jobs: longest first); --limit utterances spread evenly over those
 lengths are aligned in batches of --batch-size, each stage timed on its own:
 
   audio       wav -> 16 kHz normalised samples        Wav2Vec2Aligner.read_audio (and the 24 kHz wav)
@@ -34,14 +34,14 @@ from pathlib import Path
 import torch
 from common import RESULTS, WORK, demo_corpus, tiny_checkpoint, write_json
 
-from aligner.align.backends import Wav2Vec2Aligner
-from aligner.align.extract import Job, plan_jobs
-from aligner.align.methods import METHODS, AlignmentError
 from aligner.audio import AudioError
-from aligner.corpus import Corpus
+from aligner.corpus import Corpus, select
 from aligner.durations import save_durations, validate_durations
+from aligner.extract.backends import Wav2Vec2Aligner
+from aligner.extract.methods import METHODS
+from aligner.extract.plan import Job, plan_jobs
+from aligner.search.mas import AlignmentError
 from aligner.text.frontend import builtin_frontend
-from aligner.train.acoustic import select
 
 STAGES = ("audio", "forward", "features", "scores+MAS", "write")
 
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--batch-size", type=int, default=8, help="utterances per model call (default: %(default)s)")
     parser.add_argument(
-        "--method", choices=METHODS, default="acoustic", help="aligner.align.methods method (default: acoustic)"
+        "--method", choices=METHODS, default="acoustic", help="aligner.extract.methods method (default: acoustic)"
     )
     parser.add_argument("--label", default="current", help="name of this run in the results table (default: current)")
     parser.add_argument("--json", type=Path, help=f"write the figures here (e.g. {RESULTS}/extract_stages.json)")

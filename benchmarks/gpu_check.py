@@ -8,7 +8,7 @@ scripts/gpu_check.sh runs it on a CUDA machine (a few minutes on one GPU). In or
   corpus      the demo corpus of --n utterances with its mels, in WORK/corpus
   training    --steps steps of configs/aligner/tiny.yaml per precision of --precisions (aligner/train.py
               --mixed_precision P --report_to none); checks: exit status 0, the precision the run logs is
-              the one aligner.train.loop resolves for the device (bf16/fp16 on CUDA, no on the CPU), finite
+              the one aligner.training.loop resolves for the device (bf16/fp16 on CUDA, no on the CPU), finite
               held-out loss; figures: steps/s
   extraction  python -m matcha.utils.extract_durations --device DEVICE with the first precision's
               checkpoint; checks: exit status 0, one file per utterance; figures: wall time and the CLI's
@@ -37,7 +37,7 @@ import torch
 from common import ROOT, demo_corpus, tiny_checkpoint, write_json
 
 from aligner.corpus import read_metadata
-from aligner.train.loop import resolve_mixed_precision
+from aligner.training.loop import resolve_mixed_precision
 
 
 def run_logged(command: list[str], log: Path) -> tuple[int, float, str]:

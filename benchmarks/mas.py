@@ -5,7 +5,7 @@
 
 Random padded batches of score matrices (per item: tokens uniform in [max_tokens/4, max_tokens], frames
 uniform in [max(tokens, max_frames/4), max_frames]; standard normal scores) go through every backend of
-aligner.align.monotonic_align that this machine has:
+aligner.search.monotonic_align that this machine has:
 
   cython        maximum_path_cython on the CPU: the reference (what maximum_path runs on CPU tensors)
   torch-cpu     maximum_path_torch on the CPU
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from common import RESULTS, write_json
 
-from aligner.align.monotonic_align import maximum_path_cython, maximum_path_sma, maximum_path_torch, sma_available
+from aligner.search.monotonic_align import maximum_path_cython, maximum_path_sma, maximum_path_torch, sma_available
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 

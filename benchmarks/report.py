@@ -1,6 +1,6 @@
 """Write the benchmark tables (markdown) from the JSON files of the benchmark scripts.
 
-    python benchmarks/report.py [--results benchmarks/results] [--out RESULTS/README.md]
+    python benchmarks/report.py [--results benchmarks/results] [--out docs/benchmark-results.md]
 
 Reads every *.json in --results (each written by one benchmark script: train_tiny, extract_stages,
 mas, memory, accuracy, gpu_check) and writes one table per benchmark, plus a table of where and when
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import RESULTS
+from common import RESULTS, ROOT
 
 BEFORE_AFTER = (
     "To show a speed-up, measure the old code and the new one on the same machine: "
@@ -209,7 +209,7 @@ def render(results: Path) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (`python benchmarks/report.py`) from the JSON files in this folder; rerun a "
+        "Written by `make bench` (`python benchmarks/report.py`) from the JSON files in benchmarks/results; rerun a "
         "script of `benchmarks/` to refresh its table. Timings depend on the machine and on what else ran on "
         "it: the last table gives each file's date, machine, load (1-minute load average) and versions.",
         "",
@@ -226,9 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the JSON files (default: %(default)s)")
-    parser.add_argument("--out", type=Path, help="markdown file to write (default: RESULTS/README.md)")
+    parser.add_argument("--out", type=Path, help="markdown file to write (default: docs/benchmark-results.md)")
     args = parser.parse_args(argv)
-    out = args.out or args.results / "README.md"
+    out = args.out or ROOT / "docs" / "benchmark-results.md"
     out.write_text(render(args.results), encoding="utf-8")
     print(f"tables written to {out}")
     return 0

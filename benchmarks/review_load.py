@@ -21,9 +21,14 @@ from pathlib import Path
 import numpy as np
 from common import WORK, write_json
 
-from aligner.evaluate.corpus_report import CAUSES
+from aligner.audio import SILENT_AUDIO
+from aligner.corpus import MetadataError
 from aligner.review.browser import chromium
 from aligner.review.page import check_out, write_index
+from aligner.search.mas import AlignmentError
+from aligner.text.frontend import TABLE_LACKS
+from aligner.text.phonemize import OTHER_SCRIPT, SEVERAL_SENTENCES
+from aligner.tokens import NO_PHONEMES, UNKNOWN_LANGUAGE
 
 LANGUAGES = ("en-us", "fr-fr", "de", "es")
 SENTENCES = Path(__file__).resolve().parents[1] / "aligner" / "demo" / "sentences"
@@ -34,7 +39,8 @@ def synthetic_rows(n: int, seed: int = 0) -> list[list]:
     rng = np.random.default_rng(seed)
     texts = {lang: (SENTENCES / f"{lang}.txt").read_text(encoding="utf-8").split("\n") for lang in LANGUAGES}
     texts = {lang: [t for t in lines if t.strip()] for lang, lines in texts.items()}
-    causes = [name for _, name in CAUSES]
+    causes = [SEVERAL_SENTENCES, OTHER_SCRIPT, NO_PHONEMES, UNKNOWN_LANGUAGE, SILENT_AUDIO, AlignmentError.cause,
+              MetadataError.cause, TABLE_LACKS]  # fmt: skip
     rows = []
     for i in range(n):
         speaker = int(rng.integers(10))

@@ -8,11 +8,11 @@ import pytest
 import torch
 import yaml
 
+from aligner.acoustic.train import fit_acoustic_stage
+from aligner.ctc.model import ModelArguments, build_model
+from aligner.ctc.vocab import build_processor
 from aligner.demo.corpus import build_corpus
 from aligner.mels import precompute
-from aligner.train.acoustic import fit_acoustic_stage
-from aligner.train.model import ModelArguments, build_model
-from aligner.train.vocab import build_processor
 
 REPO = Path(__file__).resolve().parents[1]
 

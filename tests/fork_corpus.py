@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from aligner.demo.corpus import SAMPLE_RATE, plan_corpus, resample_pcm, speaker_setting
+from aligner.audio import TTS_SAMPLE_RATE
+from aligner.demo.corpus import plan_corpus, resample_pcm, speaker_setting
 from aligner.demo.espeak_synth import EspeakSynth
 
 FORK = Path(__file__).parent / "fork"
@@ -83,12 +84,12 @@ def make_fork_corpus(root: Path, n: int = 12) -> Path:
         synth.set_voice(LANGUAGE, setting.variant)
         synth.set_prosody(setting.rate, setting.pitch, setting.range)
         result = synth.synth(text)
-        pcm = resample_pcm(result.samples, result.sample_rate, SAMPLE_RATE)
+        pcm = resample_pcm(result.samples, result.sample_rate, TTS_SAMPLE_RATE)
         if not len(pcm):
             raise RuntimeError(f"espeak produced no audio for {text!r}")
         wav = corpus / "wav" / f"{rel}.wav"
         wav.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(wav, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        sf.write(wav, pcm, TTS_SAMPLE_RATE, subtype="PCM_16", format="WAV")
         for folder, hop in (("mels", 256), ("mels128", 128)):
             mel = corpus / folder / f"{rel}.npy"
             mel.parent.mkdir(parents=True, exist_ok=True)

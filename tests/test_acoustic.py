@@ -8,20 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.align.acoustic import (
-    PAUSE_CLASS,
-    AcousticModel,
-    AcousticStage,
-    GaussianStats,
-    acoustic_features,
-    training_labels,
-)
-from aligner.align.methods import align
-from aligner.align.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
-from aligner.align.timing import frame_seconds
+from aligner.acoustic.features import acoustic_features
+from aligner.acoustic.model import PAUSE_CLASS, AcousticModel, AcousticStage, GaussianStats, training_labels
+from aligner.acoustic.train import TrainingUtterance, fit_acoustic_stage, viterbi_training
 from aligner.audio import mel_spectrogram
+from aligner.extract.methods import align
+from aligner.search.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
+from aligner.search.timing import frame_seconds
 from aligner.text import BLANK_ID, SPACE_ID, symbol_to_id, symbols
-from aligner.train.acoustic import TrainingUtterance, fit_acoustic_stage, viterbi_training
 
 A, B = symbol_to_id["a"], symbol_to_id["b"]
 HOP = frame_seconds(256, 24000)

@@ -11,7 +11,6 @@ import pytest
 import torch
 import yaml
 
-from aligner.align.methods import Alignment, AlignmentError
 from aligner.asrcnn.align import STYLETTS2_PAD_SAMPLES, asrcnn_align, attention_matrices, matcha_spans
 from aligner.asrcnn.checkpoint import (
     DEFAULT_CONFIG,
@@ -28,6 +27,7 @@ from aligner.asrcnn.mel import asr_mel
 from aligner.asrcnn.train import compute_losses, diagonal_penalty, train
 from aligner.audio import load_wav
 from aligner.corpus import Corpus, mel_path, read_metadata
+from aligner.search.mas import Alignment, AlignmentError
 from aligner.text import UnknownSymbolError, symbol_to_id, text_to_sequence
 from aligner.text.frontend import builtin_frontend
 

@@ -15,7 +15,7 @@ from test_extract import REPO, run
 from transformers import Wav2Vec2ForCTC
 
 from aligner.corpus import mel_path, read_metadata
-from aligner.train.vocab import build_processor
+from aligner.ctc.vocab import build_processor
 
 N_UTTERANCES = 4  # a copy of the demo corpus cut to its first lines keeps each run short
 BAD = 1  # the metadata line (0-based) that each test breaks

@@ -6,11 +6,11 @@ import json
 import pytest
 import torch
 
-from aligner.align.methods import Alignment
-from aligner.align.timing import durations_from_intervals, frame_seconds
 from aligner.corpus import Corpus
 from aligner.evaluate.calibrate import main, measure_offset, reference_utterances
 from aligner.evaluate.reference_durations import reference_token_intervals
+from aligner.search.mas import Alignment
+from aligner.search.timing import durations_from_intervals, frame_seconds
 from matcha.utils.extract_durations import main as extract
 
 FRAME_MS = 256 / 24000 * 1000
@@ -24,7 +24,7 @@ class ShiftedTruth:
     def __init__(self, corpus, items, true_offset_ms, offset_ms=12.5):
         self.offset_ms = offset_ms
         self.true_offset_ms = true_offset_ms
-        self.truth = {utterance.wav: (ipa, reference) for utterance, ipa, reference in items}
+        self.truth = {utterance.wav: (tokens.ipa, reference) for utterance, tokens, reference in items}
 
     def read_audio(self, path):
         return path

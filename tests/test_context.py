@@ -4,8 +4,9 @@ splits on the neighbour that changes a phone, the discriminant direction, and a 
 import torch
 from safetensors.torch import save_file
 
-from aligner.align.acoustic import AcousticModel, GaussianStats, ScatterStats, project, spliced
-from aligner.align.context import PAUSE, grow_trees, questions, token_contexts
+from aligner.acoustic.context import PAUSE, grow_trees, questions, token_contexts
+from aligner.acoustic.features import project, spliced
+from aligner.acoustic.model import AcousticModel, GaussianStats, ScatterStats
 from aligner.text import BLANK_ID, intersperse, phonemes_to_ids, symbol_to_id, symbols
 
 M, N, S, F, A = (symbol_to_id[c] for c in "mnsfa")

@@ -5,7 +5,8 @@ import pytest
 from test_bad_input import BAD, rel_paths, set_english_text
 from test_extract import run
 
-from aligner.evaluate.corpus_report import cause, corpus_report, token_figures
+from aligner.evaluate.corpus_report import corpus_report, token_figures
+from aligner.extract.summary import row_cause
 
 
 def test_token_figures_by_hand():
@@ -16,12 +17,9 @@ def test_token_figures_by_hand():
         token_figures("ab c", np.ones(4, dtype=int))
 
 
-def test_causes_are_named_from_the_messages():
-    split = "text '3.5 kg.': espeak-ng read the text as 2 sentences (...)"
-    assert cause(split) == "text espeak reads as several sentences"
-    assert cause("text 'x': letters the en-us voice does not read") == "letters of another script"
-    assert cause("wav w.wav: silent (peak 0)") == "silent audio"
-    assert cause("something new") == "other"
+def test_a_summary_without_the_cause_column_gives_other():
+    assert row_cause({"rel_path": "a", "status": "failed", "message": "silent audio"}) == "other"
+    assert row_cause({"rel_path": "a", "status": "failed", "cause": "silent audio", "message": "x"}) == "silent audio"
 
 
 def test_report_of_a_corpus_with_a_bad_text_and_a_bad_line(corpus, checkpoint, tmp_path):

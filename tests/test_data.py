@@ -10,21 +10,23 @@ import soxr
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-import aligner.train.data as data_module
+import aligner.training.data as data_module
+from aligner.ctc.input import output_frames
+from aligner.ctc.vocab import build_feature_extractor, ctc_targets
 from aligner.text import phonemes_to_ids, to_phonemes
 from aligner.text.frontend import TextFrontend
-from aligner.train.data import (
+from aligner.text.phonemize import SEVERAL_SENTENCES
+from aligner.tokens import UNKNOWN_SYMBOL
+from aligner.training.data import (
     CTCCollator,
     DataArguments,
     LengthGroupedSampler,
     frames_needed,
     held_out,
     n_held_out,
-    output_frames,
     prepare_data,
     split_order,
 )
-from aligner.train.vocab import build_feature_extractor, ctc_targets
 
 KERNEL, STRIDE = [10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2]
 GOOD = [
@@ -49,10 +51,10 @@ BAD = [
 EXPECTED_EXCLUDED = {
     "too short": 1,
     "fewer frames than targets": 1,
-    "unknown symbol": 1,
+    UNKNOWN_SYMBOL: 1,
     "unreadable audio": 1,
     "too long": 1,
-    "text not phonemised": 1,
+    SEVERAL_SENTENCES: 1,
 }
 
 
@@ -112,9 +114,9 @@ def test_report_counts_and_examples(prepared):
     assert report.excluded == EXPECTED_EXCLUDED
     examples = {reason: " ".join(lines) for reason, lines in report.examples.items()}
     assert "1/short" in examples["too short"] and "1/crowded" in examples["fewer frames than targets"]
-    assert "☃" in examples["unknown symbol"] and "1/stereo" in examples["unreadable audio"]
+    assert "☃" in examples[UNKNOWN_SYMBOL] and "1/stereo" in examples["unreadable audio"]
     assert "1/long" in examples["too long"]
-    assert "1/number" in examples["text not phonemised"] and "numbers as words" in examples["text not phonemised"]
+    assert "1/number" in examples[SEVERAL_SENTENCES] and "numbers as words" in examples[SEVERAL_SENTENCES]
     assert report.train + report.eval == len(GOOD) == len(prepared.train) + len(prepared.eval)
     phonemised = [b[:2] for b in BAD if b[0] not in ("1/unknown", "1/number")]
     rows = [(f"0/{i:02d}", t) for i, t in enumerate(GOOD)] + phonemised

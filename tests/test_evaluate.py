@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.align.timing import frame_seconds
 from aligner.corpus import read_metadata
 from aligner.durations import load_durations, save_durations
 from aligner.evaluate.reference_durations import reference_durations
@@ -23,6 +22,7 @@ from aligner.evaluate.score import (
     frame_ownership,
     main,
 )
+from aligner.search.timing import frame_seconds
 from aligner.text import to_phonemes
 
 S = 256 / 24000  # one mel frame, seconds
@@ -143,7 +143,6 @@ def test_a_shift_of_k_frames_moves_every_boundary_by_k_frames(demo_corpus, oracl
     before = boundary_errors_ms(ipa, durations, reference["phones"], frame_seconds(256, 24000))
     after = boundary_errors_ms(ipa, shifted, reference["phones"], frame_seconds(256, 24000))
     np.testing.assert_allclose(after - before, k * 256 / 24000 * 1000)
-    assert abs(k * 256 / 24000 * 1000 - k * 10.667) < 0.01
 
 
 def test_permuted_and_misplaced_files_are_caught(demo_corpus, oracle, tmp_path):

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from aligner.align.methods import align, batched_mas
-from aligner.align.posteriors import load_aligner, log_posteriors
-from aligner.align.scores import score_matrix, to_frame_grid
 from aligner.audio import load_wav
 from aligner.corpus import mel_path, read_metadata
+from aligner.ctc.input import model_input
+from aligner.ctc.posteriors import load_aligner, log_posteriors
 from aligner.durations import load_durations
+from aligner.extract.methods import align
+from aligner.search.mas import batched_mas
+from aligner.search.scores import score_matrix, to_frame_grid
 from aligner.text import SPACE_ID, symbol_to_id, text_to_sequence
-from aligner.train.data import model_input
 from matcha.utils.extract_durations import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def test_checkpoint_without_acoustic_stage_says_how_to_fit_one(corpus, checkpoin
     (bare / "acoustic_model.safetensors").unlink()
     assert run(corpus, bare) == 2
     err = capsys.readouterr().err
-    assert "no acoustic stage" in err and "python -m aligner.train.acoustic" in err and "--method mel" in err
+    assert "no acoustic stage" in err and "python -m aligner.acoustic.train" in err and "--method mel" in err
     assert not (corpus / "durations").exists()
     assert run(corpus, bare, "--method", "mel") == 0
     (bare / "alignment.json").unlink()

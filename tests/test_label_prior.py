@@ -1,6 +1,6 @@
 import torch
 
-from aligner.train.label_prior import LabelPrior, feasible, prior_ctc_loss
+from aligner.ctc.label_prior import LabelPrior, feasible, prior_ctc_loss
 
 
 def reference_ctc(scores: torch.Tensor, target: list[int]) -> torch.Tensor:

@@ -1,9 +1,9 @@
-"""aligner.align.marks: stress and length marks hold one frame, the phone they mark the rest."""
+"""aligner.search.marks: stress and length marks hold one frame, the phone they mark the rest."""
 
 import torch
 
-from aligner.align.marks import MarkGroup, mark_groups, settle, share_rows
-from aligner.align.methods import batched_mas
+from aligner.search.marks import MarkGroup, mark_groups, settle, share_rows
+from aligner.search.mas import batched_mas
 from aligner.text import intersperse, phonemes_to_ids
 
 

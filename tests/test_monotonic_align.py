@@ -12,7 +12,7 @@ import random
 import pytest
 import torch
 
-from aligner.align.monotonic_align import (
+from aligner.search.monotonic_align import (
     maximum_path,
     maximum_path_cython,
     maximum_path_sma,

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from aligner.align.timing import durations_from_intervals
-from aligner.evaluate.phone_match import PhoneMismatch, is_phone_symbol, match_phones, symbol_times
+from aligner.durations import symbol_times
+from aligner.evaluate.phone_match import PhoneMismatch, is_phone_symbol, match_phones
+from aligner.search.timing import durations_from_intervals
 
 
 def phone(label, start, end):

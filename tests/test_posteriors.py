@@ -7,9 +7,9 @@ import pytest
 import torch
 import yaml
 
-from aligner.align.posteriors import chunk_windows, frame_geometry, log_posteriors
-from aligner.train.model import ModelArguments, build_model
-from aligner.train.vocab import build_feature_extractor
+from aligner.ctc.model import ModelArguments, build_model
+from aligner.ctc.posteriors import chunk_windows, frame_geometry, log_posteriors
+from aligner.ctc.vocab import build_feature_extractor
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 16000

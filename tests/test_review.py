@@ -14,9 +14,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from aligner.align.extract import SUMMARY_NAME
-from aligner.corpus import read_metadata
+from aligner.audio import SILENT_AUDIO
+from aligner.corpus import MetadataError, read_metadata
 from aligner.durations import load_durations, save_durations
+from aligner.extract.summary import SUMMARY_NAME, failed_row, write_summary
 from aligner.review.__main__ import main as review_main
 from aligner.review.browser import chromium
 from aligner.text.frontend import resolve_frontend
@@ -230,13 +231,10 @@ def test_failed_and_malformed_lines_are_rows_with_their_cause_and_every_utteranc
     durations = tmp_path / "durations"
     durations.mkdir()
     rows = [
-        {"rel_path": silent, "status": "failed", "message": f"{corpus}/wavs/{silent}.wav: silent audio (peak 0)"},
-        {"rel_path": f"metadata.csv:{len(utterances) + 1}", "status": "failed", "message": "bad line"},
+        failed_row(silent, f"{corpus}/wavs/{silent}.wav: silent audio (peak 0)", SILENT_AUDIO),
+        failed_row(f"metadata.csv:{len(utterances) + 1}", "bad line", MetadataError.cause),
     ]
-    with open(durations / SUMMARY_NAME, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["rel_path", "status", "message"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_summary(durations / SUMMARY_NAME, rows)
     unfit = utterances[4].rel_path  # a duration file of another text: 7 tokens summing to the mel's frames
     frames = np.load(corpus / "mels" / f"{unfit}.npy").shape[1]
     save_durations(durations / f"{unfit}.pt", torch.tensor([1] * 6 + [frames - 6]))

@@ -128,13 +128,13 @@ def test_a_stage_fitted_at_24_khz_is_refused_on_8_khz_audio(demo_corpus, checkpo
     config.write_text(config.read_text().replace("hop_length: 256", "hop_length: 128"))
     assert extract("--checkpoint", str(checkpoint)) == 2
     err = capsys.readouterr().err
-    assert "fitted on 24000 Hz audio" in err and "this corpus is at 8000 Hz" in err and "aligner.train.acoustic" in err
+    assert "fitted on 24000 Hz audio" in err and "this corpus is at 8000 Hz" in err and "aligner.acoustic.train" in err
     assert extract("--checkpoint", str(checkpoint), "--method", "mel") == 0  # the CTC stage alone reads 16 kHz
 
 
 def test_a_stage_fitted_on_the_22050_hz_corpus_records_its_grid(demo_corpus, checkpoint, tmp_path, monkeypatch):
+    from aligner.acoustic.train import fit_acoustic_stage
     from aligner.corpus import Corpus
-    from aligner.train.acoustic import fit_acoustic_stage
 
     monkeypatch.chdir(tmp_path)
     upstream_root(demo_corpus, tmp_path, 22050)

@@ -2,9 +2,10 @@
 
 import torch
 
-from aligner.align.acoustic import PAUSE_CLASS, AcousticModel, AcousticStage, GaussianStats, state_class
-from aligner.align.methods import acoustic_search, batched_mas
-from aligner.align.states import state_rows, state_search
+from aligner.acoustic.model import PAUSE_CLASS, AcousticModel, AcousticStage, GaussianStats, state_class
+from aligner.acoustic.search import acoustic_search
+from aligner.search.mas import batched_mas
+from aligner.search.states import state_rows, state_search
 from aligner.text import BLANK_ID, symbol_to_id
 
 

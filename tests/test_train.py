@@ -15,13 +15,13 @@ from safetensors.torch import load_file
 from test_extract import free_port
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
+from aligner.ctc.model import ModelArguments
 from aligner.processes import cpu_only_processes, warn_if_one_cpu_process
 from aligner.text import symbols
-from aligner.train.config import parse_config
-from aligner.train.data import DataArguments
-from aligner.train.loop import TrainArguments, resolve_mixed_precision
-from aligner.train.metrics import edit_distance, greedy_decode
-from aligner.train.model import ModelArguments
+from aligner.training.config import parse_config
+from aligner.training.data import DataArguments
+from aligner.training.loop import TrainArguments, resolve_mixed_precision
+from aligner.training.metrics import edit_distance, greedy_decode
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "aligner" / "tiny.yaml"

@@ -15,10 +15,10 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
+from aligner.ctc.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
+from aligner.ctc.vocab import build_feature_extractor, build_processor
 from aligner.text import SPACE_ID, symbol_to_id, symbols
-from aligner.train.data import CTCCollator, DataArguments, prepare_data
-from aligner.train.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
-from aligner.train.vocab import build_feature_extractor, build_processor
+from aligner.training.data import CTCCollator, DataArguments, prepare_data
 
 SMALL = {
     "conv_dim": [16] * 7,

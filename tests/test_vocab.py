@@ -5,8 +5,8 @@ import json
 import pytest
 from transformers import Wav2Vec2Processor
 
+from aligner.ctc.vocab import UNK_ID, build_processor, build_tokenizer, ctc_targets, vocab_dict
 from aligner.text import BLANK_ID, SPACE_ID, phonemes_to_ids, symbol_to_id, symbols, to_phonemes
-from aligner.train.vocab import UNK_ID, build_processor, build_tokenizer, ctc_targets, vocab_dict
 
 
 def test_every_symbol_has_its_matcha_id():

@@ -6,7 +6,7 @@ step so row j is the attention while reading token j, zero padded cells and run 
 search over [tokens, 25 ms encoder frames] on the attention probabilities. ``asrcnn_align`` does the
 same (eval mode: deterministic), turns each token's frames into a time span (encoder frame j is
 centred on j x 25 ms; the first span starts at 0 s and the last ends with the audio) and lays the
-spans on the Matcha mel grid with ``aligner.align.timing.durations_from_intervals`` (boundaries to the
+spans on the Matcha mel grid with ``aligner.search.timing.durations_from_intervals`` (boundaries to the
 nearest frame, every token >= 1 frame, total = Matcha's mel frames).
 
 **Attention rows** (``attention_rows``): decoder step k reads token k-1 (step 0 reads ``sos``) and its
@@ -39,10 +39,11 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from aligner.align.methods import Alignment, AlignmentError, batched_mas
-from aligner.align.timing import durations_from_intervals
-from aligner.asrcnn.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
+from aligner.asrcnn.mel import ASR_FRAME_SECONDS, MIN_SAMPLES, asr_mel, encoder_frames, pad_mels
 from aligner.asrcnn.models import ASRCNN
+from aligner.audio import TTS_SAMPLE_RATE
+from aligner.search.mas import Alignment, AlignmentError, batched_mas
+from aligner.search.timing import durations_from_intervals
 from aligner.text import BLANK_ID, check_token_ids
 
 STYLETTS2_PAD_SAMPLES = 5000
@@ -156,7 +157,7 @@ def asrcnn_align(
             owner = torch.repeat_interleave(torch.arange(len(path)), path).to(attention.device)
             picked = attention[owner, torch.arange(len(owner), device=attention.device)]
             mean_log_prob = float(picked.clamp_min(1e-12).log().mean())
-            starts, ends = _spans(path, pad_samples / SAMPLE_RATE, len(wavs[row]) / SAMPLE_RATE)
+            starts, ends = _spans(path, pad_samples / TTS_SAMPLE_RATE, len(wavs[row]) / TTS_SAMPLE_RATE)
             starts, ends = matcha_spans(starts, ends, add_blank, blank_share)
             durations = durations_from_intervals(starts, ends, n_mel_frames[row], frame_seconds)
             symbol_durations = durations[1::2] if add_blank else durations

@@ -19,13 +19,14 @@ import yaml
 
 from aligner.asrcnn import mel
 from aligner.asrcnn.models import ASRCNN
+from aligner.audio import TTS_SAMPLE_RATE
 from aligner.durations import atomic_write
 
 DEFAULT_CONFIG = Path(__file__).with_name("config.yml")
 DEFAULT_CHECKPOINT = Path(__file__).with_name("epoch_00080.pth")
 TRAIN_COMMAND = "python -m aligner.asrcnn.train --corpus C"
 _FRONT_END = {
-    ("sr",): mel.SAMPLE_RATE,
+    ("sr",): TTS_SAMPLE_RATE,
     ("spect_params", "n_fft"): mel.N_FFT,
     ("spect_params", "win_length"): mel.WIN_LENGTH,
     ("spect_params", "hop_length"): mel.HOP_LENGTH,

@@ -23,19 +23,18 @@ import soxr
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from aligner.asrcnn.mel import MIN_SAMPLES, N_MELS, SAMPLE_RATE, asr_mel, encoder_frames, pad_mels
-from aligner.audio import load_wav, rate_message
+from aligner.asrcnn.mel import MIN_SAMPLES, N_MELS, asr_mel, encoder_frames, pad_mels
+from aligner.audio import TTS_SAMPLE_RATE, load_wav, rate_message
 from aligner.corpus import Corpus
 from aligner.durations import save_npy
 from aligner.text import (
     BLANK_ID,
     NON_PHONE_IDS,
-    PhonemizationError,
     UnknownSymbolError,
     check_token_ids,
-    phonemes_to_ids,
 )
 from aligner.text.frontend import TextFrontend
+from aligner.tokens import UNKNOWN_SYMBOL, TokenError, tokenise
 
 
 @dataclass(frozen=True)
@@ -52,16 +51,17 @@ class Example:
 def prepare_examples(corpus: Corpus, n_token: int, frontend: TextFrontend) -> tuple[list[Example], list[str]]:
     """Usable utterances of ``corpus`` (their tokens from ``frontend``) and, for the others, why they are left
     out. An IPA symbol that ``n_token`` does not cover is an ``UnknownSymbolError`` naming the utterance."""
-    utterances = corpus.read()
-    ipas = frontend.tokens_batch([u.text for u in utterances], [u.language for u in utterances])
     rate = corpus.sample_rate
     examples, skipped = [], []
-    for utterance, ipa in zip(utterances, ipas, strict=True):
-        if isinstance(ipa, PhonemizationError):
-            skipped.append(f"{utterance.rel_path}: {ipa}")
+    for tokens in tokenise(corpus.read(), frontend):
+        utterance = tokens.utterance
+        if isinstance(tokens, TokenError):
+            if tokens.cause == UNKNOWN_SYMBOL:
+                raise UnknownSymbolError(f"utterance {utterance.rel_path}: {tokens}")
+            skipped.append(f"{utterance.rel_path}: {tokens}")
             continue
+        ids = tokens.ids
         try:
-            ids = phonemes_to_ids(ipa, utterance.text)
             check_token_ids(ids, n_token, "the ASRCNN config")
         except UnknownSymbolError as error:
             raise UnknownSymbolError(f"utterance {utterance.rel_path}: {error}") from None
@@ -71,7 +71,7 @@ def prepare_examples(corpus: Corpus, n_token: int, frontend: TextFrontend) -> tu
         except (OSError, RuntimeError) as error:
             skipped.append(f"{utterance.rel_path}: unreadable wav ({error})")
             continue
-        samples = round(info.frames * SAMPLE_RATE / info.samplerate)  # after resampling to 24 kHz
+        samples = round(info.frames * TTS_SAMPLE_RATE / info.samplerate)  # after resampling to 24 kHz
         frames = encoder_frames(samples)
         if info.samplerate != rate:
             skipped.append(f"{utterance.rel_path}: {rate_message(path, info.samplerate, rate)}")
@@ -87,7 +87,7 @@ def prepare_examples(corpus: Corpus, n_token: int, frontend: TextFrontend) -> tu
 def read_24k(path: Path, sample_rate: int) -> np.ndarray:
     """A wav at ``sample_rate`` as StyleTTS2's 24 kHz audio (soxr where the rates differ)."""
     audio = load_wav(path, sample_rate)
-    return audio if sample_rate == SAMPLE_RATE else soxr.resample(audio, sample_rate, SAMPLE_RATE)
+    return audio if sample_rate == TTS_SAMPLE_RATE else soxr.resample(audio, sample_rate, TTS_SAMPLE_RATE)
 
 
 def asr_mel_cached(example: Example, cache_dir: Path | None) -> torch.Tensor:

@@ -17,14 +17,15 @@ import numpy as np
 import torch
 import torchaudio
 
-SAMPLE_RATE = 24000
+from aligner.audio import TTS_SAMPLE_RATE
+
 N_FFT = 2048
 WIN_LENGTH = 1200
 HOP_LENGTH = 300
 N_MELS = 80
 MEL_MEAN = -4.0
 MEL_STD = 4.0
-ASR_FRAME_SECONDS = 2 * HOP_LENGTH / SAMPLE_RATE
+ASR_FRAME_SECONDS = 2 * HOP_LENGTH / TTS_SAMPLE_RATE
 MIN_SAMPLES = N_FFT // 2 + 1  # reflect padding needs more samples than it pads
 
 

@@ -47,7 +47,7 @@ from aligner.asrcnn.data import ASRDataset, LengthBatches, collate, prepare_exam
 from aligner.asrcnn.models import ASRCNN
 from aligner.corpus import CorpusError, MetadataError, open_corpus
 from aligner.text import BLANK_ID, UnknownSymbolError
-from aligner.text.frontend import FrontendError, resolve_frontend
+from aligner.text.frontend import FRONTEND_HELP, FrontendError, resolve_frontend
 
 CLIP_VALUE = 5.0
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mel-cache", type=Path, help="where ASR mels are cached (default: CORPUS/asr_mels)")
     parser.add_argument(
         "--text-frontend",
-        help="module:function or 'builtin' (default: the installed Matcha's matcha.text, else builtin)",
+        help=FRONTEND_HELP,
     )
     args = parser.parse_args(argv)
     try:

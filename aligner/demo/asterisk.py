@@ -36,12 +36,13 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from aligner.audio import TTS_SAMPLE_RATE
+
 PACKAGES = ("asterisk-core-sounds-en", "asterisk-core-sounds-en-wav")
 TEXTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 COPYRIGHT = "usr/share/doc/asterisk-core-sounds-en/copyright"
 VOICE = "usr/share/asterisk/sounds/en_US_f_Allison"
 NOTE_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)")
-SAMPLE_RATE = 24000  # the corpus is written at the fork's rate (the 8 kHz prompts resampled), as a 24 kHz Matcha trains
 
 
 @dataclass
@@ -105,7 +106,7 @@ def write_corpus(root: Path, unpacked: Path, prompts: list[Prompt], progress: bo
         audio, rate = sf.read(source, dtype="float32")
         target = root / "wavs" / f"{prompt.key}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(target, soxr.resample(audio, rate, SAMPLE_RATE, quality="VHQ"), SAMPLE_RATE, subtype="PCM_16")
+        sf.write(target, soxr.resample(audio, rate, TTS_SAMPLE_RATE, quality="VHQ"), TTS_SAMPLE_RATE, subtype="PCM_16")
         lines.append(f"{prompt.key}|0|en-us|{prompt.text}")
     (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copy(unpacked / COPYRIGHT, root / "COPYRIGHT")

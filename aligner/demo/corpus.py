@@ -95,10 +95,10 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from aligner.audio import TTS_SAMPLE_RATE
 from aligner.demo.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
 from aligner.text import is_phone_symbol, to_phonemes_multilingual
 
-SAMPLE_RATE = 24000
 SILENCE = ""
 DEFAULT_LANGUAGES = ("en-us", "fr-fr", "de", "es")
 DEFAULT_N = 200
@@ -360,7 +360,7 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
     return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def resample_pcm(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+def resample_pcm(samples: np.ndarray, rate: int, target: int = TTS_SAMPLE_RATE) -> np.ndarray:
     """int16 audio at ``rate`` to int16 audio at ``target`` (soxr, high quality, overshoot-safe)."""
     audio = samples.astype(np.float32) / 32768.0
     if rate != target:
@@ -390,7 +390,7 @@ def _timed(segments: list[Segment], rate: int, duration: float, to_end: bool = F
 def reference_record(item: Item, synthesis: Synthesis, n_out: int, matcha_ipa: str) -> dict:
     """The truth for one utterance (schema in the module docstring)."""
     rate = synthesis.sample_rate
-    duration = round(n_out / SAMPLE_RATE, 6)
+    duration = round(n_out / TTS_SAMPLE_RATE, 6)
     phones = phone_segments(synthesis.events, synthesis.samples, rate)
     words = word_segments(phones, item.text)
     espeak_ipa = "".join(p.label for p in phones)
@@ -400,7 +400,7 @@ def reference_record(item: Item, synthesis: Synthesis, n_out: int, matcha_ipa: s
         "speaker": item.speaker,
         "language": item.language,
         "text": item.text,
-        "sample_rate": SAMPLE_RATE,
+        "sample_rate": TTS_SAMPLE_RATE,
         "duration": duration,
         "phones": _timed(phones, rate, duration, to_end=True),
         "words": _timed(words, rate, duration),
@@ -439,7 +439,7 @@ def _write_item(root: Path, item: Item, pcm: np.ndarray, record: dict) -> None:
     ref = root / "reference" / f"{item.rel_path}.json"
     wav.parent.mkdir(parents=True, exist_ok=True)
     ref.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(wav, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    sf.write(wav, pcm, TTS_SAMPLE_RATE, subtype="PCM_16", format="WAV")
     ref.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -531,7 +531,7 @@ def build_corpus(
         "seed": seed,
         "languages": list(languages),
         "speakers": speakers,
-        "sample_rate": SAMPLE_RATE,
+        "sample_rate": TTS_SAMPLE_RATE,
         "audio_seconds": round(sum(r["duration"] for r in records), 3),
         "agreement": agreement_by_language(records),
         "speaker_settings": {str(k): asdict(speaker_setting(k)) for k in range(speakers)},

@@ -5,7 +5,7 @@
 
 A measuring tool, like the rest of ``aligner.evaluate``: it reads ``C/reference/`` (the truth) and writes
 nothing into the checkpoint. The offset extraction uses is set from the user's own corpus at training time,
-by ``python -m aligner.train.acoustic`` (which needs no truth), never from the truth: the truth is for
+by ``python -m aligner.acoustic.train`` (which needs no truth), never from the truth: the truth is for
 evaluation only.
 
 What it measures: the utterances of C with a reference whose phones agree with their text are aligned
@@ -27,13 +27,15 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from aligner.align.backends import Wav2Vec2Aligner
-from aligner.align.methods import Alignment, AlignmentError
 from aligner.audio import wav_frames
 from aligner.corpus import Corpus, Utterance, open_corpus
 from aligner.evaluate.score import boundary_errors_ms
+from aligner.extract.backends import Wav2Vec2Aligner
 from aligner.mels import utterance_frames
-from aligner.text import PhonemizationError, intersperse, phonemes_to_ids, to_phonemes_multilingual
+from aligner.search.mas import Alignment, AlignmentError
+from aligner.text import intersperse
+from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
+from aligner.tokens import TokenError, Tokens, tokenise
 
 
 class OffsetAligner(Protocol):
@@ -48,37 +50,38 @@ class OffsetAligner(Protocol):
     ) -> list[Alignment | AlignmentError]: ...
 
 
-def reference_utterances(corpus: Corpus, limit: int) -> list[tuple[Utterance, str, dict]]:
-    """(utterance, IPA, reference) of up to ``limit`` utterances whose reference phones agree with their text."""
-    utterances = corpus.read()
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
+def reference_utterances(
+    corpus: Corpus, limit: int, frontend: TextFrontend | None = None
+) -> list[tuple[Utterance, Tokens, dict]]:
+    """(utterance, tokens, reference) of up to ``limit`` utterances whose reference phones agree with their
+    tokens (``aligner.tokens``, from ``frontend``; default: the installed Matcha's, as extraction's)."""
     chosen = []
-    for utterance, ipa in zip(utterances, ipas, strict=True):
-        path = corpus.reference(utterance.rel_path)
-        if isinstance(ipa, PhonemizationError) or not path.is_file():
+    for tokens in tokenise(corpus.read(), frontend or resolve_frontend()):
+        path = corpus.reference(tokens.utterance.rel_path)
+        if isinstance(tokens, TokenError) or not path.is_file():
             continue
         if (reference := json.loads(path.read_text(encoding="utf-8")))["phones_agree"]:
-            chosen.append((utterance, ipa, reference))
+            chosen.append((tokens.utterance, tokens, reference))
     return chosen[:limit]
 
 
 def signed_errors(
-    corpus: Corpus, aligner: OffsetAligner, items: list[tuple[Utterance, str, dict]], batch_size: int
+    corpus: Corpus, aligner: OffsetAligner, items: list[tuple[Utterance, Tokens, dict]], batch_size: int
 ) -> np.ndarray:
     """Signed boundary errors (ms, positive = late) of ``aligner`` at its current offset on ``items``."""
     errors = []
     for first in range(0, len(items), batch_size):
         batch = items[first : first + batch_size]
         audios = [aligner.read_audio(utterance.wav) for utterance, _, _ in batch]
-        tokens = [intersperse(phonemes_to_ids(ipa)) for _, ipa, _ in batch]
+        token_ids = [intersperse(tokens.ids) for _, tokens, _ in batch]
         frames = [utterance_frames(corpus, utterance) for utterance, _, _ in batch]
         samples = [wav_frames(utterance.wav, corpus.sample_rate) for utterance, _, _ in batch]
         centred = [n == s // corpus.hop_length + 1 for n, s in zip(frames, samples, strict=True)]
-        results = aligner.align(audios, tokens, frames, centred)
-        for (_, ipa, reference), result in zip(batch, results, strict=True):
+        results = aligner.align(audios, token_ids, frames, centred)
+        for (_, tokens, reference), result in zip(batch, results, strict=True):
             if not isinstance(result, AlignmentError):
                 seconds = corpus.frame_seconds
-                errors.append(boundary_errors_ms(ipa, result.durations.numpy(), reference["phones"], seconds))
+                errors.append(boundary_errors_ms(tokens.ipa, result.durations.numpy(), reference["phones"], seconds))
     if not errors:
         raise ValueError(f"{corpus}: no utterance could be aligned for calibration")
     return np.concatenate(errors)
@@ -87,7 +90,7 @@ def signed_errors(
 def measure_offset(
     aligner: OffsetAligner,
     corpus: Corpus,
-    items: list[tuple[Utterance, str, dict]],
+    items: list[tuple[Utterance, Tokens, dict]],
     batch_size: int = 8,
     rounds: int = 2,
 ) -> dict:
@@ -121,11 +124,12 @@ def calibrate(
     batch_size: int = 8,
     rounds: int = 2,
     offset_ms: float | None = None,
+    frontend: TextFrontend | None = None,
 ) -> dict:
     """Measure (module doc) the checkpoint's CTC frame offset against ``corpus``'s truth, starting at
     ``offset_ms`` (default: the offset extraction uses for it). Writes nothing; returns the figures."""
     opened = open_corpus(corpus)
-    items = reference_utterances(opened, limit)
+    items = reference_utterances(opened, limit, frontend)
     if not items:
         raise ValueError(f"{corpus}: no reference/ with phones agreeing with the text; nothing to measure against")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -152,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         "--offset-ms", type=float, help="CTC frame offset of the first round (default: the one extraction uses for D)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file (nothing is written otherwise)")
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    result = calibrate(args.checkpoint, args.corpus, args.utterances, rounds=args.rounds, offset_ms=args.offset_ms)
+    frontend = resolve_frontend(args.text_frontend)
+    result = calibrate(
+        args.checkpoint, args.corpus, args.utterances, rounds=args.rounds, offset_ms=args.offset_ms, frontend=frontend
+    )
     print(f"{result['utterances']} utterances of {args.corpus} against their reference/ (bias: positive = late)")
     for step in result["rounds"]:
         print(

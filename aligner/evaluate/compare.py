@@ -23,12 +23,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aligner.corpus import open_corpus, reference_path
-from aligner.durations import load_durations
-from aligner.evaluate.phone_match import symbol_times
+from aligner.durations import load_durations, symbol_times
 from aligner.evaluate.plot import plot_alignment
 from aligner.evaluate.score import Evaluation, evaluate, format_report
 from aligner.mels import utterance_mel
-from aligner.text import PhonemizationError, is_phone_symbol, to_phonemes, to_phonemes_multilingual
+from aligner.text import is_phone_symbol
+from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
+from aligner.tokens import TokenError, tokenise
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")
 CLASSES = ("vowel", "consonant", "pause")
@@ -55,18 +56,18 @@ def onsets(durations_dir: Path, rel_path: str, ipa: str, seconds: float) -> np.n
     return symbol_times(durations, len(ipa), seconds)[0]
 
 
-def pair_differences(corpus: Path, first: Path, second: Path) -> dict:
-    """Boundary differences (ms, first - second) overall, per class and per utterance."""
+def pair_differences(corpus: Path, first: Path, second: Path, frontend: TextFrontend) -> dict:
+    """Boundary differences (ms, first - second) overall, per class and per utterance (tokens from
+    ``frontend``, ``aligner.tokens``)."""
     opened = open_corpus(corpus)
-    utterances = opened.read()
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     seconds = opened.frame_seconds
     per_class: dict[str, list[float]] = {c: [] for c in CLASSES}
     per_utterance: dict[str, float] = {}
     every: list[np.ndarray] = []
-    for utterance, ipa in zip(utterances, ipas, strict=True):
-        if isinstance(ipa, PhonemizationError):
+    for tokens in tokenise(opened.read(), frontend):
+        if isinstance(tokens, TokenError):
             continue
+        utterance, ipa = tokens.utterance, tokens.ipa
         a, b = onsets(first, utterance.rel_path, ipa, seconds), onsets(second, utterance.rel_path, ipa, seconds)
         if a is None or b is None:
             continue
@@ -104,14 +105,16 @@ def histogram(path: Path, pairs: dict[str, dict]) -> None:
     fig.savefig(path, dpi=110)
 
 
-def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], report_dir: Path) -> list[Path]:
-    """Mel with every system's boundaries for each of ``rel_paths``."""
+def pictures(
+    corpus: Path, systems: dict[str, Path], rel_paths: list[str], report_dir: Path, frontend: TextFrontend
+) -> list[Path]:
+    """Mel with every system's boundaries for each of ``rel_paths`` (utterances that have tokens)."""
     written = []
     opened = open_corpus(corpus)
-    by_path = {u.rel_path: u for u in opened.read()}
+    wanted = set(rel_paths)
+    by_path = {t.utterance.rel_path: t for t in tokenise([u for u in opened.read() if u.rel_path in wanted], frontend)}
     for rel_path in rel_paths:
-        utterance = by_path[rel_path]
-        ipa = to_phonemes(utterance.text, utterance.language)
+        utterance, ipa = by_path[rel_path].utterance, by_path[rel_path].ipa
         durations = {name: load_durations(d / f"{rel_path}.pt").numpy() for name, d in systems.items()}
         reference_file = reference_path(corpus, rel_path)
         reference = (
@@ -126,17 +129,22 @@ def pictures(corpus: Path, systems: dict[str, Path], rel_paths: list[str], repor
     return written
 
 
-def compare(corpus: Path, systems: dict[str, Path], report_dir: Path) -> tuple[dict, str]:
-    """Build the report (JSON-able dict and markdown) and its pictures in ``report_dir``."""
+def compare(
+    corpus: Path, systems: dict[str, Path], report_dir: Path, frontend: TextFrontend | None = None
+) -> tuple[dict, str]:
+    """Build the report (JSON-able dict and markdown) and its pictures in ``report_dir``; tokens from
+    ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's)."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    evaluations: dict[str, Evaluation] = {name: evaluate(corpus, d) for name, d in systems.items()}
+    frontend = frontend or resolve_frontend()
+    evaluations: dict[str, Evaluation] = {name: evaluate(corpus, d, frontend) for name, d in systems.items()}
     pairs = {
-        f"{a} - {b}": pair_differences(corpus, systems[a], systems[b]) for a, b in itertools.combinations(systems, 2)
+        f"{a} - {b}": pair_differences(corpus, systems[a], systems[b], frontend)
+        for a, b in itertools.combinations(systems, 2)
     }
     histogram(report_dir / "differences.png", pairs)
     worst = next(iter(pairs.values()))["most_disagreeing"] if pairs else []
     complete = [r for r, _ in worst if all((d / f"{r}.pt").exists() for d in systems.values())]
-    shown = pictures(corpus, systems, complete[:3], report_dir)
+    shown = pictures(corpus, systems, complete[:3], report_dir, frontend)
     lines = [
         f"# Aligner comparison on {corpus}",
         "",
@@ -186,12 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--durations", required=True, nargs="+", type=Path, help="one folder of durations per system")
     parser.add_argument("--names", nargs="+", help="a name per folder (default: folder names)")
     parser.add_argument("--report", type=Path, help="report folder (default: CORPUS/comparison)")
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
     names = args.names or [d.name for d in args.durations]
     if len(names) != len(args.durations) or len(set(names)) != len(names):
         parser.error("--names needs one distinct name per --durations folder")
     report_dir = args.report or args.corpus / "comparison"
-    data, markdown = compare(args.corpus, dict(zip(names, args.durations, strict=True)), report_dir)
+    systems = dict(zip(names, args.durations, strict=True))
+    data, markdown = compare(args.corpus, systems, report_dir, resolve_frontend(args.text_frontend))
     (report_dir / "report.md").write_text(markdown, encoding="utf-8")
     (report_dir / "report.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
     print(markdown)

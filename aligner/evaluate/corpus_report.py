@@ -14,47 +14,22 @@ not one frame of it.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from aligner.align.extract import SUMMARY_NAME
-from aligner.corpus import open_corpus
+from aligner.corpus import open_corpus, select
 from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
+from aligner.extract.summary import SUMMARY_NAME, read_summary, row_cause
 from aligner.mels import utterance_mel
 from aligner.text import is_phone_symbol
-from aligner.text.frontend import resolve_frontend
-from aligner.train.acoustic import select
+from aligner.text.frontend import FRONTEND_HELP, resolve_frontend
+from aligner.tokens import TokenError, tokenise
 
-# The cause of a failed summary row, from its message: the first pattern found names it.
-CAUSES = (
-    ("sentences", "text espeak reads as several sentences"),
-    ("voice does not read", "letters of another script"),
-    ("gives no phonemes", "text without phonemes"),
-    ("unknown language", "unknown language"),
-    ("silent", "silent audio"),
-    ("too short for its tokens", "audio too short for its tokens"),
-    (".csv:", "malformed filelist line"),  # a filelist line's errors name it: train.csv:12: ...
-    ("symbol table lacks", "symbol the Matcha's table lacks"),
-)
 LEAST_CONFIDENT = 10
-
-
-def cause(message: str) -> str:
-    """A failed row's cause, named by ``CAUSES``; "other" when none matches."""
-    return next((name for pattern, name in CAUSES if pattern in message), "other")
-
-
-def read_summary(path: Path) -> list[dict]:
-    """The rows of an alignment_summary.csv; ``FileNotFoundError`` naming the command that writes it."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run python -m matcha.utils.extract_durations first")
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
@@ -88,9 +63,10 @@ def corpus_report(
     utterances = {u.rel_path: u for u in opened.read(problems=[])}  # bad lines: failed rows already
     alignments: dict[str, tuple[str, np.ndarray]] = {}  # rel_path -> (IPA, durations), read once
     totals: Counter[str] = Counter()
-    for row in aligned:
-        utterance = utterances[row["rel_path"]]
-        ipa = frontend.tokens(utterance.text, utterance.language)
+    for row, tokens in zip(aligned, tokenise([utterances[r["rel_path"]] for r in aligned], frontend), strict=True):
+        if isinstance(tokens, TokenError):
+            raise ValueError(f"{row['rel_path']}: aligned, but now {tokens} (extracted with another --text-frontend?)")
+        ipa = tokens.ipa
         durations = load_durations(durations_dir / f"{row['rel_path']}.pt").numpy()
         alignments[row["rel_path"]] = (ipa, durations)
         totals.update(token_figures(ipa, durations))
@@ -101,7 +77,7 @@ def corpus_report(
         "",
     ]
     if failed:
-        causes = Counter(cause(r["message"]) for r in failed).most_common()
+        causes = Counter(row_cause(r) for r in failed).most_common()
         lines += ["| skipped because | utterances |", "|---|---|", *[f"| {name} | {n} |" for name, n in causes], ""]
         lines += [*[f"- `{r['rel_path']}`: {r['message']}" for r in failed], ""]
     lines += [
@@ -165,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", required=True, type=Path, help="corpus folder (*.csv filelists, mels/)")
     parser.add_argument("--durations", type=Path, help="durations folder (default: CORPUS/durations)")
-    parser.add_argument(
-        "--text-frontend", help="module:function or 'builtin', as given to the extraction (default: the same rule)"
-    )
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     parser.add_argument("--out", required=True, type=Path, help="report folder to write")
     parser.add_argument("--pictures", type=int, default=6, help="utterances to draw (default: %(default)s)")
     args = parser.parse_args(argv)

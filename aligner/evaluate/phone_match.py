@@ -32,8 +32,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from aligner.text import is_phone_symbol
 
 
@@ -93,20 +91,3 @@ def match_phones(ipa: str, phones: list[dict]) -> list[PhoneSpan]:
     if cursor != len(positions):
         raise PhoneMismatch(f"{ipa!r} has {len(positions) - cursor} phone characters the reference does not speak")
     return spans
-
-
-def symbol_times(durations: np.ndarray, n_symbols: int, frame_seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end time (s) of each IPA symbol from a duration vector of L or 2L+1 entries (see module doc)."""
-    durations = np.asarray(durations, dtype=np.float64)
-    edges = np.concatenate([[0.0], np.cumsum(durations)]) * frame_seconds
-    if len(durations) == n_symbols:
-        return edges[:-1], edges[1:]
-    if len(durations) != 2 * n_symbols + 1:
-        raise ValueError(
-            f"{len(durations)} durations for {n_symbols} symbols (expected {n_symbols} or {2 * n_symbols + 1})"
-        )
-    starts, ends = edges[1:-1:2].copy(), edges[2:-1:2].copy()
-    blank_middles = (edges[2:-2:2] + edges[3:-1:2]) / 2  # the blanks between symbols
-    starts[1:] = blank_middles
-    ends[:-1] = blank_middles
-    return starts, ends

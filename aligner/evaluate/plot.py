@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aligner.align.textgrid import tiers
+from aligner.extract.textgrid import tiers
 
 COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:purple")
 

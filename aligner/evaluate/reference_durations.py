@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from aligner.align.timing import durations_from_intervals
 from aligner.corpus import open_corpus
 from aligner.durations import save_durations, validate_durations
 from aligner.evaluate.phone_match import match_phones
 from aligner.mels import utterance_frames
-from aligner.text import PhonemizationError, phonemes_to_ids, to_phonemes_multilingual
+from aligner.search.timing import durations_from_intervals
+from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
+from aligner.tokens import UNKNOWN_SYMBOL, TokenError, tokenise
 
 
 def reference_token_intervals(
@@ -65,24 +66,22 @@ def reference_token_intervals(
     return token_starts, token_ends
 
 
-def reference_durations(corpus: Path, out_dir: Path, add_blank: bool = True) -> int:
-    """Write reference-derived durations for every utterance of ``corpus``; returns how many."""
+def reference_durations(
+    corpus: Path, out_dir: Path, add_blank: bool = True, frontend: TextFrontend | None = None
+) -> int:
+    """Write reference-derived durations for every utterance of ``corpus`` whose reference phones agree with its
+    tokens (``aligner.tokens``, from ``frontend``; default: the installed Matcha's); returns how many. A
+    ``TokenError`` for a symbol the aligner lacks, naming it."""
     opened = open_corpus(corpus)
-    utterances = opened.read()
-    ipa = dict(
-        zip(
-            (u.rel_path for u in utterances),
-            to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances]),
-            strict=True,
-        )
-    )
     written = 0
-    for utterance in tqdm(utterances, desc="reference durations", unit="utt"):
+    for tokens in tqdm(tokenise(opened.read(), frontend or resolve_frontend()), desc="reference durations", unit="utt"):
+        if isinstance(tokens, TokenError) and tokens.cause == UNKNOWN_SYMBOL:
+            raise tokens
+        utterance = tokens.utterance
         reference = json.loads(opened.reference(utterance.rel_path).read_text(encoding="utf-8"))
-        text_ipa = ipa[utterance.rel_path]
-        if not reference["phones_agree"] or isinstance(text_ipa, PhonemizationError):
+        if not reference["phones_agree"] or isinstance(tokens, TokenError):
             continue
-        phonemes_to_ids(text_ipa, utterance.text)  # unknown symbols fail here, by name
+        text_ipa = tokens.ipa
         n_frames = utterance_frames(opened, utterance)
         starts, ends = reference_token_intervals(text_ipa, reference["phones"], reference["duration"], add_blank)
         durations = durations_from_intervals(starts, ends, n_frames, opened.frame_seconds)
@@ -105,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, type=Path, help="corpus with reference/ and mels/")
     parser.add_argument("--out-dir", type=Path, help="where to write (default: CORPUS/reference_durations)")
     parser.add_argument("--no-add-blank", dest="add_blank", action="store_false", help="no interspersed blanks")
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
     out_dir = args.out_dir or args.corpus / "reference_durations"
-    written = reference_durations(args.corpus, out_dir, args.add_blank)
+    written = reference_durations(args.corpus, out_dir, args.add_blank, resolve_frontend(args.text_frontend))
     print(f"{written} reference-derived duration files in {out_dir}")
     return 0
 

@@ -39,10 +39,11 @@ import numpy as np
 
 from aligner.audio import AudioError
 from aligner.corpus import Corpus, open_corpus
-from aligner.durations import load_durations
-from aligner.evaluate.phone_match import PhoneMismatch, match_phones, symbol_times
+from aligner.durations import load_durations, symbol_times
+from aligner.evaluate.phone_match import PhoneMismatch, match_phones
 from aligner.mels import utterance_frames
-from aligner.text import PhonemizationError, to_phonemes_multilingual
+from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
+from aligner.tokens import TokenError, tokenise
 
 THRESHOLDS_MS = (10, 20, 25, 50)
 GROSS_MS = 50
@@ -202,19 +203,20 @@ class Evaluation:
         }
 
 
-def evaluate(corpus: Corpus | Path, durations_dir: Path) -> Evaluation:
+def evaluate(corpus: Corpus | Path, durations_dir: Path, frontend: TextFrontend | None = None) -> Evaluation:
     """Score every utterance of ``corpus`` (a folder, or an opened ``Corpus``: its mel grid decides the frame
-    length) whose reference exists against the ``{rel_path}.pt`` files of ``durations_dir``."""
+    length) whose reference exists against the ``{rel_path}.pt`` files of ``durations_dir``; its tokens come
+    from ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's do)."""
     corpus = open_corpus(corpus)
     utterances = corpus.read()
-    ipas = to_phonemes_multilingual([u.text for u in utterances], [u.language for u in utterances])
     seconds = corpus.frame_seconds
     result = Evaluation(str(durations_dir), utterances=len(utterances))
-    for utterance, ipa in zip(utterances, ipas, strict=True):
-        rel_path = utterance.rel_path
-        if isinstance(ipa, PhonemizationError):
+    for tokens in tokenise(utterances, frontend or resolve_frontend()):
+        utterance, rel_path = tokens.utterance, tokens.utterance.rel_path
+        if isinstance(tokens, TokenError):
             result.contract["text_not_phonemised"].append(rel_path)
             continue
+        ipa = tokens.ipa
         path = durations_dir / f"{rel_path}.pt"
         if not path.exists():
             result.contract["missing"].append(rel_path)
@@ -319,11 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-config", type=Path, help="a Matcha data YAML: its filelists, sample_rate and hop")
     parser.add_argument("--durations", type=Path, help="folder of {rel_path}.pt files (default: CORPUS/durations)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
     if args.corpus is None and args.data_config is None:
         parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
     corpus = Corpus.open(args.corpus, args.data_config)
-    result = evaluate(corpus, args.durations or corpus.durations_dir)
+    result = evaluate(corpus, args.durations or corpus.durations_dir, resolve_frontend(args.text_frontend))
     print(format_report(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from aligner.corpus import Corpus, CorpusError
 from aligner.review.build import build_review
 from aligner.review.page import PageError
 from aligner.review.rows import ReviewError
+from aligner.text.frontend import FRONTEND_HELP
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--names", nargs="+", help="the tiers' names, one per --durations folder (default: folder names)"
     )
-    parser.add_argument(
-        "--text-frontend", help="module:function or 'builtin', as given to the extraction (default: the same rule)"
-    )
+    parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     parser.add_argument("--out", required=True, type=Path, help="folder to write the page into (R/index.html)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)

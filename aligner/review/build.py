@@ -11,6 +11,7 @@ from aligner.review.page import check_out, row_values, write_index, write_view
 from aligner.review.rows import index_rows, open_folders
 from aligner.review.views import utterance_view
 from aligner.text.frontend import resolve_frontend
+from aligner.tokens import tokenise
 
 
 def build_review(
@@ -36,12 +37,13 @@ def build_review(
     check_out(out)
     frontend = resolve_frontend(text_frontend)
     rows = index_rows(corpus, folders[0])
+    tokens = {t.utterance.rel_path: t for t in tokenise([row.utterance for row in rows if row.utterance], frontend)}
     values = []
     for view_id, row in enumerate(tqdm(rows, desc="review", unit="utt", disable=not progress)):
         if row.utterance is None:
             values.append(row_values(row, None))
             continue
-        view = utterance_view(corpus, row, folders, frontend)
+        view = utterance_view(corpus, row, folders, tokens[row.rel_path])
         write_view(out, view_id, view.data, view.png)
         values.append(row_values(row, view_id))
     notes = [f"{f.path}: no alignment_summary.csv, so no confidence" for f in folders if not f.summary]

@@ -4,8 +4,7 @@ Every line of every filelist is a row, and so is every failed row of the first d
 alignment_summary.csv that no filelist line gives (a malformed line, keyed ``FILELIST.csv:LINE``). A row's
 status, from what the files say before any of them is read:
 
-- ``failed``: the extraction skipped it (its summary row; the cause is named by
-  ``aligner.evaluate.corpus_report.cause``), or its filelist line is malformed;
+- ``failed``: the extraction skipped it (its summary row, with its cause), or its filelist line is malformed;
 - ``missing``: its wav or its duration file (in the first folder) is not there;
 - ``ok``: both are there. ``aligner.review.views`` may still turn it ``invalid`` when a file cannot be used
   (an unreadable wav or duration file, durations that do not fit its tokens or its mel).
@@ -20,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aligner.align.extract import SUMMARY_NAME, metadata_row
 from aligner.corpus import Corpus, MetadataError, Utterance
-from aligner.evaluate.corpus_report import cause, read_summary
+from aligner.extract.summary import SUMMARY_NAME, metadata_row, read_summary, row_cause
 
 STATUSES = ("ok", "failed", "missing", "invalid")
 NO_WAV = "no wav"
 NO_DURATIONS = "no duration file"
-MALFORMED = "malformed filelist line"
 
 
 class ReviewError(ValueError):
@@ -107,7 +104,7 @@ def filelist_row(utterance: Utterance, corpus: Corpus, folder: Folder) -> Row:
         row.confidence = float(summary["mean_log_prob"])
     if summary and summary["status"] != "ok":
         row.status, row.message = "failed", summary.get("message") or ""
-        row.cause = cause(row.message)
+        row.cause = row_cause(summary)
     elif not (wav := utterance.wav).is_file():
         row.status, row.cause, row.message = "missing", NO_WAV, f"{wav} not found"
     elif not (durations := folder.durations(utterance)).is_file():
@@ -127,10 +124,9 @@ def index_rows(corpus: Corpus, folder: Folder) -> list[Row]:
         failed = metadata_row(problem)  # keyed as extraction keys it: its rel_path, else FILELIST.csv:LINE
         if failed["rel_path"] not in keys:
             keys.add(failed["rel_path"])
-            rows.append(Row(failed["rel_path"], "", "", "", "failed", MALFORMED, failed["message"]))
+            rows.append(Row(failed["rel_path"], "", "", "", "failed", failed["cause"], failed["message"]))
     for key, summary in folder.summary.items():
         if key not in keys and summary["status"] != "ok":
             keys.add(key)
-            message = summary.get("message") or ""
-            rows.append(Row(key, "", "", "", "failed", cause(message), message))
+            rows.append(Row(key, "", "", "", "failed", row_cause(summary), summary.get("message") or ""))
     return rows

@@ -2,11 +2,11 @@
 
 The view of an utterance (``utterance_view``) holds its token string and the kind of every token, its audio's
 length and waveform peaks, its mel grid, one tier per duration folder (the duration vector and the words
-``aligner.align.textgrid.tiers`` derives from it, or the reason there is none) and, where the corpus has
+``aligner.extract.textgrid.tiers`` derives from it, or the reason there is none) and, where the corpus has
 ``reference/{rel_path}.json``, the true phones. Times on the page are seconds of the wav: token k holds mel
 frames [c(k-1), c(k)) of the running sum c, frame f starting at f * hop / sample_rate on upstream's grid
 (floor(samples / hop) frames) and half a frame earlier on a centred one (samples // hop + 1 frames), as
-``aligner.align.textgrid.write_textgrid`` places them.
+``aligner.extract.textgrid.write_textgrid`` places them.
 
 Nothing here raises for one utterance's files: a file that is missing or cannot be used becomes a note in
 the view and, for the first duration folder, the row's status (``invalid``, with its cause).
@@ -20,22 +20,22 @@ from pathlib import Path
 
 import numpy as np
 
-from aligner.align.marks import MARKS_AFTER, MARKS_BEFORE
-from aligner.align.textgrid import tiers
 from aligner.audio import AudioError, load_wav
 from aligner.corpus import Corpus, Utterance
 from aligner.durations import DurationError, read_duration_file, validate_durations
+from aligner.extract.textgrid import tiers
 from aligner.mels import matcha_mel
 from aligner.review.rows import Folder, Row
 from aligner.review.spectrogram import PEAKS_PER_SECOND, spectrogram_png, waveform_peaks
-from aligner.text import PhonemizationError, is_phone_symbol
-from aligner.text.frontend import TextFrontend
+from aligner.search.marks import MARKS_AFTER, MARKS_BEFORE
+from aligner.text import is_phone_symbol
+from aligner.tokens import TokenError, Tokens
 
 UNREADABLE_WAV = "unreadable wav"
 UNREADABLE_MEL = "unreadable mel"
 UNREADABLE_DURATIONS = "unreadable duration file"
 UNFIT_DURATIONS = "durations do not fit the tokens or the mel"
-NO_TOKENS = "the text front end fails on the text"
+NO_TOKENS = "no tokens for the text"
 
 
 @dataclass
@@ -109,9 +109,10 @@ def durations_tier(
     return tier
 
 
-def utterance_view(corpus: Corpus, row: Row, folders: list[Folder], frontend: TextFrontend) -> View:
-    """The view of one filelist row (module doc); updates the row's one-frame share and longest token from the
-    first folder's durations, and its status to ``invalid`` (with the cause) where a file there is unusable."""
+def utterance_view(corpus: Corpus, row: Row, folders: list[Folder], tokens: Tokens | TokenError) -> View:
+    """The view of one filelist row (module doc), with its ``tokens`` (``aligner.tokens``); updates the row's
+    one-frame share and longest token from the first folder's durations, and its status to ``invalid`` (with the
+    cause) where a file there is unusable."""
     utterance = row.utterance
     if utterance is None:
         raise ValueError(f"{row.rel_path}: a row without a filelist utterance has no view")
@@ -119,12 +120,12 @@ def utterance_view(corpus: Corpus, row: Row, folders: list[Folder], frontend: Te
     data: dict = {"rel_path": row.rel_path, "hop_seconds": hop_seconds, "peaks_per_second": PEAKS_PER_SECOND}
     causes: list[tuple[str, str]] = []  # (cause, message) that make an ok row invalid
     ipa: str | None = None
-    try:
-        ipa = frontend.tokens(utterance.text, utterance.language)
+    if isinstance(tokens, TokenError):
+        data["token_error"] = str(tokens)
+        causes.append((NO_TOKENS, str(tokens)))
+    else:
+        ipa = tokens.ipa
         data["tokens"], data["kinds"] = ipa, token_kinds(ipa)
-    except PhonemizationError as error:
-        data["token_error"] = str(error)
-        causes.append((NO_TOKENS, str(error)))
     audio: np.ndarray | None = None
     wav = utterance.wav
     if wav.is_file():

@@ -27,12 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aligner.text.phonemize import PhonemizationError, UnknownLanguageError, sentence_pieces
+from aligner.text.phonemize import SEVERAL_SENTENCES, PhonemizationError, UnknownLanguageError, sentence_pieces
 from aligner.text.phonemize import to_phonemes as builtin_to_phonemes
 from aligner.text.symbols import is_phone_symbol
 
 BUILTIN = "builtin"
 UPSTREAM_CLEANERS = ["english_cleaners2"]
+TABLE_LACKS = "symbol the Matcha's table lacks"  # the cause of a token the Matcha's own table has no id for
+FRONTEND_HELP = (
+    "module:function or 'builtin', as given to the extraction (default: the installed Matcha's matcha.text, else "
+    "builtin)"
+)
 KEPT_SHARE = 0.8  # tokens holding fewer of espeak's phones than this have lost words of the text
 
 
@@ -73,12 +78,13 @@ class TextFrontend:
         if not isinstance(tokens, str):
             raise PhonemizationError(f"the {self.name} front end gave {type(tokens).__name__}, not a string")
         if self.name != BUILTIN and (cut := cut_short(tokens, text, language)):
-            raise PhonemizationError(f"the {self.name} front end gives {tokens!r}: {cut}")
+            raise PhonemizationError(f"the {self.name} front end gives {tokens!r}: {cut}", SEVERAL_SENTENCES)
         if self.table is not None and (unknown := [c for c in dict.fromkeys(tokens) if c not in self.table]):
             names = ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in unknown)
             raise PhonemizationError(
                 f"the {self.name} front end gives {tokens!r}, whose {names} its own symbol table lacks: "
-                "that Matcha cannot read this text either; reword it or add the symbol to its table"
+                "that Matcha cannot read this text either; reword it or add the symbol to its table",
+                TABLE_LACKS,
             )
         return tokens
 
@@ -155,7 +161,8 @@ def installed_matcha_frontend() -> TextFrontend | None:
             except KeyError as error:
                 raise PhonemizationError(
                     f"the Matcha front end ({origin}) gives {phonemes!r}, whose {error} its own symbol table "
-                    "lacks: that Matcha cannot read this text either"
+                    "lacks: that Matcha cannot read this text either",
+                    TABLE_LACKS,
                 ) from None
             if longer := [token for token in tokens if len(token) != 1]:
                 raise PhonemizationError(

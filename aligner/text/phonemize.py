@@ -71,9 +71,19 @@ class UnknownLanguageError(ValueError):
     """A language code that is neither an espeak-ng voice nor an alias of one."""
 
 
+NOT_PHONEMISED = "text the front end cannot read"
+OTHER_SCRIPT = "letters of another script"
+SEVERAL_SENTENCES = "text espeak reads as several sentences"
+
+
 class PhonemizationError(ValueError):
     """A text whose phonemes cannot be matched to it one to one (see the module doc); the message
-    gives the cause and what to change in the text."""
+    gives the cause and what to change in the text, ``cause`` names it in a few words (as
+    alignment_summary.csv's cause column does)."""
+
+    def __init__(self, message: str, cause: str = NOT_PHONEMISED) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @functools.cache
@@ -181,7 +191,8 @@ def to_phonemes(text: str, language: str) -> str:
             f"letters the {backend.language} voice does not read (it reads the scripts "
             f"{', '.join(voice_scripts(backend.language))} of ISO 15924): {names}; espeak would turn them "
             "into phones that are not in the audio. Transliterate or remove them, or give the utterance its own "
-            "language"
+            "language",
+            OTHER_SCRIPT,
         )
     pieces = sentence_pieces(text, language)
     if not pieces:
@@ -190,7 +201,8 @@ def to_phonemes(text: str, language: str) -> str:
         hint = "write the numbers as words" if any(c.isdigit() for c in text) else "split or reword the sentence"
         raise PhonemizationError(
             f"espeak-ng read the text as {len(pieces)} sentences ({' | '.join(pieces)}), so its phonemes cannot be "
-            f"matched to it one to one; {hint}"
+            f"matched to it one to one; {hint}",
+            SEVERAL_SENTENCES,
         )
     return _postprocess(pieces[0])
 

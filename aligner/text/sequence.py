@@ -30,7 +30,7 @@ def check_token_ids(token_ids: list[int], n_rows: int, model: str) -> None:
         name = f"{symbols[bad]!r} (U+{ord(symbols[bad][0]):04X})" if 0 <= bad < len(symbols) else f"id {bad}"
         raise UnknownSymbolError(
             f"symbol {name} has no row in {model}, which knows the first {n_rows} symbols of aligner.text.symbols: "
-            "train it on a corpus whose texts use the symbol (README, Training)"
+            "train it on a corpus whose texts use the symbol (docs/training.md)"
         )
 
 

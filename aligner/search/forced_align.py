@@ -1,0 +1,54 @@
+"""The plain CTC baseline: torchaudio's ``forced_align`` over an utterance's CTC targets, its spans laid out
+as token times, and the CTC frames a target sequence needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from aligner.search.scores import CTC_FRAME_SECONDS
+from aligner.text import BLANK_ID, NON_PHONE_IDS
+
+
+def ctc_target_positions(token_ids: list[int], pauses_as_blank: bool) -> list[int]:
+    """Positions of the tokens that are CTC targets (not blanks; not pauses for a phones-only model)."""
+    skip = {BLANK_ID} | (set(NON_PHONE_IDS) if pauses_as_blank else set())
+    return [k for k, i in enumerate(token_ids) if i not in skip]
+
+
+def forced_align_intervals(
+    log_probs: torch.Tensor, token_ids: list[int], pauses_as_blank: bool, offset: float, audio_seconds: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Token time spans from torchaudio's CTC ``forced_align`` over the targets among ``token_ids``
+    (the other tokens, blanks and pauses, get the gaps between the spans around them), and the mean
+    log-posterior along its path."""
+    import torchaudio.functional as F  # torchaudio only for this baseline
+
+    positions = ctc_target_positions(token_ids, pauses_as_blank)
+    targets = torch.tensor([[token_ids[k] for k in positions]], dtype=torch.int32)
+    labels, frame_scores = F.forced_align(log_probs.cpu()[None], targets, blank=BLANK_ID)
+    spans = F.merge_tokens(labels[0], frame_scores[0].exp(), blank=BLANK_ID)
+    starts = np.zeros(len(token_ids))
+    ends = np.zeros(len(token_ids))
+    for k, span in zip(positions, spans, strict=True):
+        starts[k] = offset + (span.start - 0.5) * CTC_FRAME_SECONDS
+        ends[k] = offset + (span.end - 0.5) * CTC_FRAME_SECONDS
+    targets_at = set(positions)
+    following_start = audio_seconds
+    for k in reversed(range(len(token_ids))):  # a gap token ends where the next span starts
+        if k in targets_at:
+            following_start = starts[k]
+        else:
+            ends[k] = following_start
+    previous_end = 0.0
+    for k in range(len(token_ids)):  # ... and starts where the previous span ended
+        if k in targets_at:
+            previous_end = ends[k]
+        else:
+            starts[k] = previous_end
+    return starts, ends, float(frame_scores.mean())
+
+
+def frames_needed(targets: list[int]) -> int:
+    """Minimum CTC frames for ``targets``: one per target plus a blank between equal neighbours."""
+    return len(targets) + sum(a == b for a, b in zip(targets[:-1], targets[1:], strict=True))

@@ -1,0 +1,466 @@
+"""Train the Wav2Vec2 CTC aligner on Matcha's IPA tokens.
+
+    accelerate launch aligner/train.py CONFIG.yaml [--corpus C] [--output_dir D] [--max_steps N] [--key value ...]
+    python aligner/train.py CONFIG.yaml ...                                   (one process)
+    accelerate launch --multi_gpu --num_processes N aligner/train.py ...      (N processes: GPUs, or CPU+gloo
+                                                                                without GPU / ACCELERATE_USE_CPU=1)
+Note: ``accelerate launch --cpu --num_processes N`` starts a single process (accelerate needs mpirun for that).
+
+CONFIG.yaml (see configs/aligner/) gives the values of the fields listed below; flags override them.
+The corpus is prepared once and cached (aligner.training.data); training runs with accelerate (one or several
+processes, CPU or GPU, mixed precision on GPU), evaluates the phone error rate (greedy CTC) on the
+held-out split every ``eval_steps``, logs to TensorBoard (D/tensorboard), saves resumable states in
+D/checkpoints/ and finally writes to D: the model with the lowest held-out PER of all evaluations (the
+last one included; safetensors) and processor, loadable with
+``Wav2Vec2ForCTC.from_pretrained(D)`` and ``Wav2Vec2Processor.from_pretrained(D)``, README.md (model
+card), train_config.yaml, data_report.json and train_results.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+from transformers import Wav2Vec2ForCTC, get_scheduler
+
+from aligner.acoustic.train import fit_acoustic_stage
+from aligner.corpus import CorpusError
+from aligner.ctc.label_prior import LabelPrior
+from aligner.ctc.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
+from aligner.ctc.vocab import build_processor
+from aligner.processes import cpu_only_processes, process_state
+from aligner.text.frontend import FrontendError
+from aligner.training.config import parse_config, to_dict
+from aligner.training.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
+from aligner.training.metrics import edit_distance, greedy_decode
+
+logger = logging.getLogger("aligner.train")
+MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
+
+
+@dataclass
+class TrainArguments:
+    """Optimisation, evaluation, logging and checkpoints."""
+
+    output_dir: str = field(default="outputs/aligner/run", metadata={"help": "where the model and logs go"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    max_steps: int = field(default=1000, metadata={"help": "optimizer steps"})
+    max_train_minutes: float = field(
+        default=0.0, metadata={"help": "stop after this much training time, evaluation excluded (0: no limit)"}
+    )
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "utterances per process and micro-batch"})
+    per_device_eval_batch_size: int = field(default=8, metadata={"help": "utterances per process in evaluation"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    adam_beta2: float = field(default=0.999, metadata={"help": "AdamW beta2"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping (0: none)"})
+    lr_scheduler_type: str = field(default="linear", metadata={"help": "transformers scheduler name"})
+    warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
+    mixed_precision: str = field(
+        default="auto", metadata={"help": "auto (bf16, else fp16, on GPU; none on CPU), no, fp16, bf16"}
+    )
+    group_by_length: bool = field(default=True, metadata={"help": "batch utterances of similar length"})
+    dataloader_num_workers: int = field(default=0, metadata={"help": "data loader worker processes"})
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+    eval_steps: int = field(default=200, metadata={"help": "evaluate every N steps (and at the end)"})
+    save_steps: int = field(default=500, metadata={"help": "save a resumable checkpoint every N steps (0: never)"})
+    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept"})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "checkpoint folder, or 'latest' (OUTPUT_DIR/checkpoints)"}
+    )
+    report_to: str = field(default="tensorboard", metadata={"help": "'tensorboard' or 'none'"})
+    label_prior_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "alpha of CTC with label priors (aligner.ctc.label_prior): less peaky posteriors; 0: plain CTC"
+        },
+    )
+    label_prior_steps: int = field(default=100, metadata={"help": "re-estimate the label prior every N steps"})
+    acoustic_rounds: int = field(
+        default=10,
+        metadata={"help": "at the end, Viterbi-train the acoustic stage on the corpus in at most N rounds "
+                  "(aligner.acoustic.train; 0: skip it, extraction then needs --method mel)"},
+    )  # fmt: skip
+    acoustic_utterances: int = field(
+        default=1000, metadata={"help": "fit the acoustic stage on at most this many utterances of the corpus"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.report_to not in ("tensorboard", "none"):
+            raise ValueError(f"report_to must be 'tensorboard' or 'none', got {self.report_to!r}")
+
+
+@dataclass
+class TrainState:
+    """Progress saved with every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # micro-batches of the current epoch already consumed
+    seconds: float = 0.0
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+    def state_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+class BestModel:
+    """The evaluation with the lowest held-out PER so far and a CPU copy of the model's weights then
+    (checkpointed with the run, so a resumed run saves the same model as an uninterrupted one)."""
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+        self.per = math.inf
+        self.weights: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: torch.nn.Module, step: int, per: float) -> None:
+        """Keep a copy of ``model``'s weights if ``per`` is lower than the best so far (NaN never is; a tie
+        keeps the earlier). ``per`` is gathered over all processes: every process takes the same decision."""
+        if per < self.per:
+            self.step, self.per = step, per
+            self.weights = {name: value.detach().to("cpu", copy=True) for name, value in model.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "per": self.per, "weights": self.weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step, self.per, self.weights = state["step"], state["per"], state["weights"]
+
+
+def resolve_mixed_precision(requested: str, device: torch.device) -> str:
+    """accelerate's mixed_precision for ``requested`` on ``device`` (always 'no' off GPU)."""
+    if device.type != "cuda":
+        return "no"
+    if requested == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return requested
+
+
+def find_checkpoint(output_dir: Path, resume: str) -> Path | None:
+    """The checkpoint to resume from: ``resume`` itself, or the newest one for 'latest' (None if none)."""
+    if resume != "latest":
+        path = Path(resume)
+        if not path.is_dir():
+            raise FileNotFoundError(f"resume_from_checkpoint: {path} is not a checkpoint folder")
+        return path
+    found = sorted((output_dir / "checkpoints").glob("step_*"))
+    return found[-1] if found else None
+
+
+def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep: int) -> None:
+    """``save_state`` into OUTPUT_DIR/checkpoints/step_N, keeping the newest ``keep``."""
+    folder = output_dir / "checkpoints"
+    accelerator.save_state(str(folder / f"step_{step:07d}"))
+    if accelerator.is_main_process:
+        for old in sorted(folder.glob("step_*"))[: -max(keep, 1)]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+@torch.no_grad()
+def evaluate(
+    accelerator: Accelerator, model: torch.nn.Module, raw: Wav2Vec2ForCTC, loader, use_mask: bool
+) -> dict[str, float]:
+    """Phone error rate (greedy CTC) and mean CTC loss over the held-out split, all processes together."""
+    model.eval()
+    errors, lengths, losses = [], [], []
+    for batch in loader:
+        logits = model(batch["input_values"], attention_mask=batch["attention_mask"] if use_mask else None).logits
+        frames = output_lengths(raw, batch["input_lengths"])
+        references = [row[:n].tolist() for row, n in zip(batch["labels"], batch["label_lengths"], strict=True)]
+        hypotheses = greedy_decode(logits, frames)
+        error = torch.tensor([edit_distance(h, r) for h, r in zip(hypotheses, references, strict=True)])
+        loss = ctc_loss(raw, logits, batch, reduction="none") / batch["label_lengths"]
+        gathered = accelerator.gather_for_metrics((error.to(logits.device), batch["label_lengths"], loss))
+        errors.append(gathered[0].cpu())
+        lengths.append(gathered[1].cpu())
+        losses.append(gathered[2].float().cpu())
+    model.train()
+    if not errors:
+        return {"per": float("nan"), "eval_loss": float("nan")}
+    per = torch.cat(errors).sum().item() / max(torch.cat(lengths).sum().item(), 1)
+    return {"per": per, "eval_loss": torch.cat(losses).mean().item()}
+
+
+def make_loaders(data: PreparedData, args: TrainArguments) -> tuple[LengthGroupedSampler, Any, Any]:
+    """Training sampler and loader (length-grouped, reshuffled per epoch) and held-out loader (by length)."""
+    lengths = [int(n) for n in data.train["input_length"]]
+    group = args.per_device_train_batch_size if args.group_by_length else 1
+    sampler = LengthGroupedSampler(lengths, group, args.seed)
+    collate = CTCCollator()
+    train_loader = torch.utils.data.DataLoader(
+        data.train,
+        batch_size=args.per_device_train_batch_size,
+        sampler=sampler,
+        collate_fn=collate,
+        num_workers=args.dataloader_num_workers,
+    )
+    eval_lengths = [int(n) for n in data.eval["input_length"]]
+    eval_order = sorted(range(len(eval_lengths)), key=eval_lengths.__getitem__, reverse=True)
+    eval_loader = torch.utils.data.DataLoader(
+        data.eval, batch_size=args.per_device_eval_batch_size, sampler=eval_order, collate_fn=collate
+    )
+    return sampler, train_loader, eval_loader
+
+
+def make_optimizer(model: torch.nn.Module, args: TrainArguments, num_processes: int) -> tuple[Any, Any]:
+    """AdamW (no weight decay on biases and norms) and the warm-up scheduler."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.learning_rate,
+        betas=(0.9, args.adam_beta2),
+    )
+    # accelerate steps a prepared scheduler once per process at every optimizer step.
+    scheduler = get_scheduler(
+        args.lr_scheduler_type,
+        optimizer,
+        num_warmup_steps=args.warmup_steps * num_processes,
+        num_training_steps=args.max_steps * num_processes,
+    )
+    return optimizer, scheduler
+
+
+def model_card(model_args: ModelArguments, data_args: DataArguments, data: PreparedData, results: dict) -> str:
+    """README.md written beside the trained model."""
+    start = model_args.model_name_or_path or "a Wav2Vec2 built from its config (from scratch)"
+    report = data.report
+    return f"""# Matcha-TTS CTC aligner
+
+Wav2Vec2ForCTC whose output `i` is `aligner.text.symbols[i]` (CTC blank = pad `_` = id 0), trained with
+`aligner/train.py` to give phone posteriors for Matcha-TTS duration extraction.
+
+- Start: {start}{" (CTC head rows of shared symbols transferred)" if model_args.head_transfer else ""}
+- CTC targets: `{data_args.ctc_targets}`
+- Data: `{data_args.corpus}`: {report.train} training utterances ({report.train_hours:.2f} h), {report.eval} held out,
+  {sum(report.excluded.values())} left out ({json.dumps(report.excluded, ensure_ascii=False)})
+- Training: {results["steps"]} steps ({results["epochs"]:.1f} epochs), batch {results["total_batch_size"]},
+  {results["num_processes"]} process(es), {results["train_seconds"] / 60:.1f} min
+- Saved: the weights of step {results["best_step"]}, the lowest held-out phone error rate (greedy CTC) of
+  {len(results["per_curve"])} evaluations: {results["best_per"]:.2%}
+  (at the last step, {results["steps"]}: {results["final_per"]:.2%})
+
+Load with `Wav2Vec2ForCTC.from_pretrained(folder)` and `Wav2Vec2Processor.from_pretrained(folder)`;
+audio: 16 kHz mono. `train_config.yaml` holds the full configuration, `train_results.json` the PER curve.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    model_args, data_args, args = parse_config(
+        (ModelArguments, DataArguments, TrainArguments), argv, prog="aligner/train.py", description=__doc__
+    )
+    output_dir = Path(args.output_dir)
+    process = process_state()
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if process.is_main_process else logging.WARNING,
+    )
+    logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
+    set_seed(args.seed)
+    model = build_model(model_args)
+    model.config.ctc_targets = data_args.ctc_targets
+    if model_args.freeze_feature_encoder:
+        model.freeze_feature_encoder()
+    if model_args.gradient_checkpointing:
+        model.activation_checkpointing_enable()  # non-reentrant: safe with DDP and a frozen encoder
+    accelerator = Accelerator(
+        cpu=cpu_only_processes(),
+        mixed_precision=resolve_mixed_precision(args.mixed_precision, process.device),
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with="tensorboard" if args.report_to == "tensorboard" else None,
+        project_dir=str(output_dir),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=model.config.layerdrop > 0)],
+    )
+    extractor = feature_extractor_for(model_args, model)
+    processor = build_processor(extractor)
+    use_mask = bool(extractor.return_attention_mask)
+
+    with accelerator.main_process_first():
+        try:
+            data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride)
+        except (CorpusError, FrontendError) as error:
+            logger.error("%s", error)
+            return 2
+    logger.info("text front end: %s", data.frontend)
+    logger.info("data (%s%s):\n%s", data.path, ", from cache" if data.from_cache else "", data.report.summary())
+    model.config.text_frontend = data.frontend
+    if len(data.train) == 0:
+        logger.error("no training utterance left")
+        return 1
+
+    sampler, train_loader, eval_loader = make_loaders(data, args)
+    optimizer, scheduler = make_optimizer(model, args, accelerator.num_processes)
+    model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
+        model, optimizer, train_loader, eval_loader, scheduler
+    )
+    raw: Wav2Vec2ForCTC = accelerator.unwrap_model(model)
+    state = TrainState()
+    prior = LabelPrior(raw.config.vocab_size)
+    best = BestModel()
+    accelerator.register_for_checkpointing(state)
+    accelerator.register_for_checkpointing(prior)
+    accelerator.register_for_checkpointing(best)
+    if args.resume_from_checkpoint:
+        checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint)
+        if checkpoint is None:
+            logger.warning("resume_from_checkpoint=latest: no checkpoint in %s, starting afresh", output_dir)
+        else:
+            accelerator.load_state(str(checkpoint))
+            logger.info("resumed from %s at step %d", checkpoint, state.step)
+
+    config = to_dict(model_args, data_args, args)
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+        (output_dir / "data_report.json").write_text(json.dumps(dataclasses.asdict(data.report), indent=1))
+    if args.report_to == "tensorboard":
+        hparams = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in config.items()}
+        accelerator.init_trackers("tensorboard", config=hparams)
+
+    total_batch = args.per_device_train_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
+    logger.info(
+        "training %d steps: %d utterances, batch %d (%d per process x %d processes x %d accumulation), "
+        "%s, mixed precision %s",
+        args.max_steps, len(data.train), total_batch, args.per_device_train_batch_size,
+        accelerator.num_processes, args.gradient_accumulation_steps, accelerator.device, accelerator.mixed_precision,
+    )  # fmt: skip
+
+    def run_eval() -> None:
+        metrics = evaluate(accelerator, model, raw, eval_loader, use_mask)
+        state.curve.append({"step": state.step, "seconds": round(state.seconds, 1), **metrics})
+        best.update(raw, state.step, metrics["per"])
+        accelerator.log(metrics, step=state.step)
+        logger.info(
+            "step %d: held-out PER %.2f%%, eval loss %.3f", state.step, 100 * metrics["per"], metrics["eval_loss"]
+        )
+
+    progress = tqdm(
+        total=args.max_steps, initial=state.step, disable=not accelerator.is_local_main_process, desc="train"
+    )
+    running, counted = torch.zeros((), device=accelerator.device), 0
+    limit = args.max_train_minutes * 60
+    clock = time.monotonic()
+    stop = state.step >= args.max_steps
+    while not stop:
+        sampler.set_epoch(state.epoch)
+        loader = accelerator.skip_first_batches(train_loader, state.batch) if state.batch else train_loader
+        for batch in loader:
+            with accelerator.accumulate(model):
+                mask = batch["attention_mask"] if use_mask else None
+                logits = model(batch["input_values"], attention_mask=mask).logits
+                loss = ctc_loss(raw, logits, batch, log_prior=prior.log_prior, prior_weight=args.label_prior_weight)
+                if args.label_prior_weight > 0:
+                    prior.accumulate(logits, output_lengths(raw, batch["input_lengths"]))
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and args.max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            state.batch += 1
+            running += loss.detach().float()
+            counted += 1
+            if not accelerator.sync_gradients:
+                continue
+            state.step += 1
+            now = time.monotonic()
+            state.seconds += now - clock
+            clock = now
+            progress.update(1)
+            if args.label_prior_weight > 0 and state.step % args.label_prior_steps == 0:
+                sums = accelerator.reduce(prior.sums.to(accelerator.device), reduction="sum").cpu()
+                frames = accelerator.reduce(torch.tensor(prior.frames, device=accelerator.device), reduction="sum")
+                prior.update(sums, int(frames))
+            if state.step % args.logging_steps == 0:
+                mean_loss = accelerator.reduce(running / counted, reduction="mean").item()
+                running, counted = torch.zeros((), device=accelerator.device), 0
+                lr = scheduler.get_last_lr()[0]
+                accelerator.log({"loss": mean_loss, "lr": lr, "epoch": state.epoch}, step=state.step)
+                progress.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}")
+            if limit and state.seconds >= limit:
+                logger.warning(
+                    "max_train_minutes=%g reached at step %d of %d: stopping (a guard; on a busy machine the "
+                    "model then trains less)", args.max_train_minutes, state.step, args.max_steps,
+                )  # fmt: skip
+                accelerator.set_trigger()
+            stop = accelerator.check_trigger() or state.step >= args.max_steps
+            if args.eval_steps and state.step % args.eval_steps == 0 and not stop:
+                run_eval()
+            if args.save_steps and state.step % args.save_steps == 0:
+                save_checkpoint(accelerator, output_dir, state.step, args.save_total_limit)
+            clock = time.monotonic()
+            if stop:
+                break
+        else:
+            state.epoch += 1
+            state.batch = 0
+    progress.close()
+    run_eval()
+    if best.weights is None:  # no PER (no held-out utterance): the last weights
+        best.step, best.per = state.step, state.curve[-1]["per"]
+    else:
+        raw.load_state_dict(best.weights)
+
+    results = {
+        "steps": state.step,
+        "epochs": state.epoch + state.batch / max(len(train_loader), 1),
+        "train_seconds": state.seconds,
+        "steps_per_second": state.step / state.seconds if state.seconds else math.nan,
+        "total_batch_size": total_batch,
+        "num_processes": accelerator.num_processes,
+        "final_per": state.curve[-1]["per"],
+        "final_eval_loss": state.curve[-1]["eval_loss"],
+        "best_step": best.step,
+        "best_per": best.per,
+        "per_curve": state.curve,
+        "train_utterances": len(data.train),
+        "eval_utterances": len(data.eval),
+        "train_hours": data.report.train_hours,
+    }
+    accelerator.wait_for_everyone()
+    if args.label_prior_weight > 0:
+        raw.config.label_log_prior = [round(v, 4) for v in prior.log_prior.tolist()]
+    raw.save_pretrained(output_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
+    if accelerator.is_main_process:
+        processor.save_pretrained(output_dir)
+        (output_dir / "README.md").write_text(model_card(model_args, data_args, data, results), encoding="utf-8")
+        (output_dir / "train_results.json").write_text(json.dumps(results, indent=1))
+        logger.info(
+            "saved to %s: the model of step %d, held-out PER %.2f%% (lowest of %d evaluations; %.2f%% at the "
+            "last step, %d)",
+            output_dir, best.step, 100 * best.per, len(state.curve), 100 * state.curve[-1]["per"], state.step,
+        )  # fmt: skip
+        if args.acoustic_rounds > 0:
+            corpus = data_args.open_corpus()
+            fitted = fit_acoustic_stage(
+                output_dir, corpus, args.acoustic_rounds, args.acoustic_utterances, device=str(raw.device),
+                text_frontend=data_args.text_frontend,
+            )  # fmt: skip
+            logger.info(
+                "acoustic stage fitted on %d utterances of %s in %d rounds; CTC frame offset %.2f ms",
+                fitted["utterances"], corpus.root, len(fitted["rounds"]), fitted["offset_ms"],
+            )  # fmt: skip
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return 0
