@@ -1,8 +1,10 @@
 """From CTC posteriors to Matcha durations: monotonic alignment search on a frame grid.
 
-Three ways to reach the Matcha mel grid (any hop and rate), all measured with ``aligner.evaluate.score``:
+Four ways to reach the Matcha mel grid (any hop and rate), all measured with ``aligner.evaluate.score``:
 
-- ``mel`` (default): the score matrix is interpolated onto the mel frames, then MAS runs there, so
+- ``acoustic`` (the extraction's default): the ``mel`` scores plus the acoustic stage's
+  (``aligner.acoustic``), searched with its states (``aligner.acoustic.search``);
+- ``mel``: the score matrix is interpolated onto the mel frames, then MAS runs there, so
   every token gets at least one mel frame and the total is the mel's frame count by construction;
 - ``ctc``: MAS on the 20 ms CTC frames, then each token's time span is laid on the mel grid
   (``aligner.search.timing.durations_from_intervals``: boundaries to the nearest frame, every token >= 1);
