@@ -38,6 +38,7 @@ the YAML's cleaners (``english_cleaners2``: en-us) or ``language``.
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -408,3 +409,33 @@ def select(n: int, limit: int) -> list[int]:
     if not limit or limit >= n:
         return list(range(n))
     return [i * n // limit for i in range(limit)]
+
+
+DATA_CONFIG_HELP = "a Matcha data YAML (configs/data/X.yaml) naming the filelists, rate and mel settings instead"
+LANGUAGE_HELP = "the language of upstream-style filelists (default: the YAML's cleaners)"
+
+
+def add_corpus_options(
+    parser: argparse.ArgumentParser,
+    corpus_help: str,
+    data_config_help: str = DATA_CONFIG_HELP,
+    language_help: str = LANGUAGE_HELP,
+) -> None:
+    """The options of every command that reads a corpus: ``--corpus`` (``corpus_help`` says what the folder
+    holds), ``--data-config`` and ``--language`` (``Corpus.open``'s three arguments)."""
+    parser.add_argument("--corpus", type=Path, help=corpus_help)
+    parser.add_argument("--data-config", type=Path, help=data_config_help)
+    parser.add_argument("--language", help=language_help)
+
+
+def require_corpus(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with the parser's usage error unless ``args`` name a corpus (``--corpus`` or ``--data-config``)."""
+    if args.corpus is None and args.data_config is None:
+        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
+
+
+def corpus_from_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Corpus:
+    """The corpus ``add_corpus_options``'s options name (``require_corpus``, then ``Corpus.open``: a
+    ``CorpusError`` for one that cannot be read)."""
+    require_corpus(parser, args)
+    return Corpus.open(args.corpus, args.data_config, args.language)

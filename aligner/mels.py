@@ -26,7 +26,16 @@ from tqdm import tqdm
 
 import aligner.corpus as corpus_layout
 from aligner.audio import AudioError, load_wav, mel_spectrogram, wav_frames
-from aligner.corpus import MEL_FOLDERS, Corpus, CorpusError, MetadataError, Utterance, open_corpus
+from aligner.corpus import (
+    MEL_FOLDERS,
+    Corpus,
+    CorpusError,
+    MetadataError,
+    Utterance,
+    add_corpus_options,
+    corpus_from_options,
+    open_corpus,
+)
 from aligner.durations import save_npy
 
 
@@ -96,18 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         description=f"{__doc__}\nThe corpus layout (aligner.corpus):\n{corpus_layout.__doc__}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--corpus", type=Path, help="corpus folder (its *.csv filelists, wav/)")
-    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML: its filelists, rate and mel settings")
-    parser.add_argument("--language", help="the language of upstream-style filelists (default: the YAML's cleaners)")
+    add_corpus_options(parser, "corpus folder (its *.csv filelists, wav/)")
     parser.add_argument("--overwrite", action="store_true", help="recompute mels that already exist")
     parser.add_argument(
         "--resample", action="store_true", help="resample wavs at another rate to the corpus's (default: refuse them)"
     )
     args = parser.parse_args(argv)
-    if args.corpus is None and args.data_config is None:
-        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
     try:
-        corpus = Corpus.open(args.corpus, args.data_config, args.language)
+        corpus = corpus_from_options(parser, args)
         corpus.check_rates()
         folder, written, skipped, failures = precompute(corpus, args.overwrite, args.resample)
     except (CorpusError, MetadataError) as error:

@@ -53,7 +53,15 @@ from aligner.acoustic.model import (
 from aligner.acoustic.search import StatePath, acoustic_search
 from aligner.acoustic.settings import SETTINGS_FILE
 from aligner.audio import AudioError, load_wav, require_audible
-from aligner.corpus import Corpus, CorpusError, MetadataError, open_corpus, select
+from aligner.corpus import (
+    Corpus,
+    CorpusError,
+    MetadataError,
+    add_corpus_options,
+    corpus_from_options,
+    open_corpus,
+    select,
+)
 from aligner.ctc.input import model_input
 from aligner.ctc.posteriors import CheckpointError, head_symbols, load_aligner, log_posteriors
 from aligner.durations import atomic_write, symbol_times
@@ -368,9 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--checkpoint", required=True, type=Path, help="trained Wav2Vec2 aligner folder (written into)")
-    parser.add_argument("--corpus", type=Path, help="corpus folder (*.csv filelists, wav/; see aligner.corpus)")
-    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML naming the filelists instead")
-    parser.add_argument("--language", help="the language of upstream-style filelists (default: the YAML's cleaners)")
+    add_corpus_options(parser, "corpus folder (*.csv filelists, wav/; see aligner.corpus)")
     parser.add_argument(
         "--text-frontend",
         help=FRONTEND_HELP,
@@ -390,10 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="cpu", help="where the CTC model runs (default: cpu)")
     args = parser.parse_args(argv)
-    if args.corpus is None and args.data_config is None:
-        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
     try:
-        corpus = Corpus.open(args.corpus, args.data_config, args.language)
+        corpus = corpus_from_options(parser, args)
         corpus.check_rates()
         result = fit_acoustic_stage(
             args.checkpoint, corpus, args.rounds, args.utterances, ctc_weight=args.ctc_weight, device=args.device,

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from aligner.audio import AudioError
-from aligner.corpus import Corpus, open_corpus
+from aligner.corpus import Corpus, add_corpus_options, corpus_from_options, open_corpus
 from aligner.durations import load_durations, symbol_times
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones
 from aligner.mels import utterance_frames
@@ -317,15 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m aligner.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", type=Path, help="corpus with its filelists, wavs and reference/")
-    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML: its filelists, sample_rate and hop")
+    add_corpus_options(parser, "corpus with its filelists, wavs and reference/")
     parser.add_argument("--durations", type=Path, help="folder of {rel_path}.pt files (default: CORPUS/durations)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
-    if args.corpus is None and args.data_config is None:
-        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
-    corpus = Corpus.open(args.corpus, args.data_config)
+    corpus = corpus_from_options(parser, args)
     result = evaluate(corpus, args.durations or corpus.durations_dir, resolve_frontend(args.text_frontend))
     print(format_report(result))
     if args.json:

@@ -59,6 +59,7 @@ import aligner.corpus as corpus_layout
 from aligner.asrcnn.align import ATTENTION_ROWS
 from aligner.asrcnn.checkpoint import DEFAULT_CHECKPOINT as ASR_DEFAULT_CHECKPOINT
 from aligner.asrcnn.checkpoint import DEFAULT_CONFIG as ASR_DEFAULT_CONFIG
+from aligner.corpus import add_corpus_options, require_corpus
 from aligner.ctc.posteriors import DEFAULT_CHECKPOINT
 from aligner.extract.methods import METHODS
 from aligner.extract.plan import FORMATS
@@ -73,20 +74,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=f"{__doc__}\nThe corpus layout (aligner.corpus):\n{corpus_layout.__doc__}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--corpus", type=Path, help="corpus folder (*.csv filelists, wav/ or wavs/, mels/ or mel/; layout below)"
-    )
-    parser.add_argument(
-        "--data-config",
-        type=Path,
-        help="a Matcha data YAML (configs/data/X.yaml): its filelists (ours or upstream's), mel_dir, "
-        "sample_rate, hop_length, n_spks, cleaners and add_blank, with the YAMLs its defaults: list names; its "
-        "paths are read from the current folder, as Matcha does (default CORPUS: the train filelist's folder)",
-    )
-    parser.add_argument(
-        "--language",
-        help="the espeak-ng language of upstream-style filelists' texts (wav_path|text; default: the data YAML's "
-        "cleaners say it, english_cleaners2 = en-us)",
+    add_corpus_options(
+        parser,
+        "corpus folder (*.csv filelists, wav/ or wavs/, mels/ or mel/; layout below)",
+        "a Matcha data YAML (configs/data/X.yaml): its filelists (ours or upstream's), mel_dir, sample_rate, "
+        "hop_length, n_spks, cleaners and add_blank, with the YAMLs its defaults: list names; its paths are read "
+        "from the current folder, as Matcha does (default CORPUS: the train filelist's folder)",
+        "the espeak-ng language of upstream-style filelists' texts (wav_path|text; default: the data YAML's cleaners "
+        "say it, english_cleaners2 = en-us)",
     )
     parser.add_argument(
         "--text-frontend",
@@ -168,8 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
-    if args.corpus is None and args.data_config is None:
-        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
+    require_corpus(parser, args)
     return args
 
 

@@ -31,7 +31,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from aligner.corpus import Corpus, CorpusError
+from aligner.corpus import CorpusError, add_corpus_options, corpus_from_options
 from aligner.review.build import build_review
 from aligner.review.page import PageError
 from aligner.review.rows import ReviewError
@@ -43,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m aligner.review", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", type=Path, help="corpus folder (*.csv filelists, wav/ or wavs/, mels/)")
-    parser.add_argument("--data-config", type=Path, help="a Matcha data YAML naming the filelists instead")
-    parser.add_argument("--language", help="the language of upstream-style filelists (default: the YAML's cleaners)")
+    add_corpus_options(parser, "corpus folder (*.csv filelists, wav/ or wavs/, mels/)")
     parser.add_argument(
         "--durations",
         nargs="+",
@@ -60,10 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="folder to write the page into (R/index.html)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if args.corpus is None and args.data_config is None:
-        parser.error("give --corpus CORPUS or --data-config configs/data/X.yaml")
     try:
-        corpus = Corpus.open(args.corpus, args.data_config, args.language)
+        corpus = corpus_from_options(parser, args)
         page = build_review(corpus, args.out, args.durations, args.names, args.text_frontend, not args.quiet)
     except (CorpusError, ReviewError, PageError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
