@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from aligner.corpus import open_corpus, reference_path
+from aligner.corpus import Corpus, open_corpus
 from aligner.durations import load_durations, symbol_times
 from aligner.evaluate.plot import plot_alignment
-from aligner.evaluate.score import Evaluation, evaluate, format_report
+from aligner.evaluate.score import Evaluation, format_report, score_tokens
 from aligner.mels import utterance_mel
 from aligner.text import is_phone_symbol
 from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
-from aligner.tokens import TokenError, tokenise
+from aligner.tokens import TokenError, Tokens, tokenise
 
 VOWELS = set("aeiouyæøœɑɐɒɔəɘɚɛɜɝɞɤɨɪɯɵɶʉʊʌʏᵻ")
 CLASSES = ("vowel", "consonant", "pause")
@@ -56,15 +56,14 @@ def onsets(durations_dir: Path, rel_path: str, ipa: str, seconds: float) -> np.n
     return symbol_times(durations, len(ipa), seconds)[0]
 
 
-def pair_differences(corpus: Path, first: Path, second: Path, frontend: TextFrontend) -> dict:
-    """Boundary differences (ms, first - second) overall, per class and per utterance (tokens from
-    ``frontend``, ``aligner.tokens``)."""
-    opened = open_corpus(corpus)
-    seconds = opened.frame_seconds
+def pair_differences(corpus: Corpus, utterance_tokens: list[Tokens | TokenError], first: Path, second: Path) -> dict:
+    """Boundary differences (ms, first - second) overall, per class and per utterance, over the utterances
+    that have tokens (``utterance_tokens``: ``aligner.tokens.tokenise`` of the corpus's)."""
+    seconds = corpus.frame_seconds
     per_class: dict[str, list[float]] = {c: [] for c in CLASSES}
     per_utterance: dict[str, float] = {}
     every: list[np.ndarray] = []
-    for tokens in tokenise(opened.read(), frontend):
+    for tokens in utterance_tokens:
         if isinstance(tokens, TokenError):
             continue
         utterance, ipa = tokens.utterance, tokens.ipa
@@ -106,24 +105,26 @@ def histogram(path: Path, pairs: dict[str, dict]) -> None:
 
 
 def pictures(
-    corpus: Path, systems: dict[str, Path], rel_paths: list[str], report_dir: Path, frontend: TextFrontend
+    corpus: Corpus,
+    utterance_tokens: list[Tokens | TokenError],
+    systems: dict[str, Path],
+    rel_paths: list[str],
+    report_dir: Path,
 ) -> list[Path]:
     """Mel with every system's boundaries for each of ``rel_paths`` (utterances that have tokens)."""
     written = []
-    opened = open_corpus(corpus)
-    wanted = set(rel_paths)
-    by_path = {t.utterance.rel_path: t for t in tokenise([u for u in opened.read() if u.rel_path in wanted], frontend)}
+    by_path = {t.utterance.rel_path: t for t in utterance_tokens}
     for rel_path in rel_paths:
         utterance, ipa = by_path[rel_path].utterance, by_path[rel_path].ipa
         durations = {name: load_durations(d / f"{rel_path}.pt").numpy() for name, d in systems.items()}
-        reference_file = reference_path(corpus, rel_path)
+        reference_file = corpus.reference(rel_path)
         reference = (
             json.loads(reference_file.read_text(encoding="utf-8"))["phones"] if reference_file.exists() else None
         )
         target = report_dir / f"{rel_path.replace('/', '_')}.png"
-        mel = utterance_mel(opened, utterance)
+        mel = utterance_mel(corpus, utterance)
         plot_alignment(
-            target, mel, ipa, durations, opened.frame_seconds, reference, title=f"{rel_path}: {utterance.text}"
+            target, mel, ipa, durations, corpus.frame_seconds, reference, title=f"{rel_path}: {utterance.text}"
         )
         written.append(target)
     return written
@@ -135,16 +136,19 @@ def compare(
     """Build the report (JSON-able dict and markdown) and its pictures in ``report_dir``; tokens from
     ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's)."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    frontend = frontend or resolve_frontend()
-    evaluations: dict[str, Evaluation] = {name: evaluate(corpus, d, frontend) for name, d in systems.items()}
+    opened = open_corpus(corpus)
+    utterance_tokens = tokenise(opened.read(), frontend or resolve_frontend())  # once, for every system and pair
+    evaluations: dict[str, Evaluation] = {
+        name: score_tokens(opened, utterance_tokens, d) for name, d in systems.items()
+    }
     pairs = {
-        f"{a} - {b}": pair_differences(corpus, systems[a], systems[b], frontend)
+        f"{a} - {b}": pair_differences(opened, utterance_tokens, systems[a], systems[b])
         for a, b in itertools.combinations(systems, 2)
     }
     histogram(report_dir / "differences.png", pairs)
     worst = next(iter(pairs.values()))["most_disagreeing"] if pairs else []
     complete = [r for r, _ in worst if all((d / f"{r}.pt").exists() for d in systems.values())]
-    shown = pictures(corpus, systems, complete[:3], report_dir, frontend)
+    shown = pictures(opened, utterance_tokens, systems, complete[:3], report_dir)
     lines = [
         f"# Aligner comparison on {corpus}",
         "",

@@ -43,7 +43,7 @@ from aligner.durations import load_durations, symbol_times
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones
 from aligner.mels import utterance_frames
 from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
-from aligner.tokens import TokenError, tokenise
+from aligner.tokens import TokenError, Tokens, tokenise
 
 THRESHOLDS_MS = (10, 20, 25, 50)
 GROSS_MS = 50
@@ -208,10 +208,15 @@ def evaluate(corpus: Corpus | Path, durations_dir: Path, frontend: TextFrontend 
     length) whose reference exists against the ``{rel_path}.pt`` files of ``durations_dir``; its tokens come
     from ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's do)."""
     corpus = open_corpus(corpus)
-    utterances = corpus.read()
+    return score_tokens(corpus, tokenise(corpus.read(), frontend or resolve_frontend()), durations_dir)
+
+
+def score_tokens(corpus: Corpus, utterance_tokens: list[Tokens | TokenError], durations_dir: Path) -> Evaluation:
+    """``evaluate`` of the utterances ``utterance_tokens`` (``aligner.tokens.tokenise`` of ``corpus``'s, in its
+    order) gives, so that several duration folders are scored on one tokenisation."""
     seconds = corpus.frame_seconds
-    result = Evaluation(str(durations_dir), utterances=len(utterances))
-    for tokens in tokenise(utterances, frontend or resolve_frontend()):
+    result = Evaluation(str(durations_dir), utterances=len(utterance_tokens))
+    for tokens in utterance_tokens:
         utterance, rel_path = tokens.utterance, tokens.utterance.rel_path
         if isinstance(tokens, TokenError):
             result.contract["text_not_phonemised"].append(rel_path)
