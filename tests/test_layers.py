@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # corpus -> tokens and audio -> search -> CTC posteriors and acoustic scores -> extraction and training ->
 # evaluation and review -> the commands
 LAYERS = [
-    {"text", "corpus", "audio", "durations", "processes", "tokens", "mels", "matcha_fork"},
+    {"text", "corpus", "audio", "durations", "processes", "tokens", "words", "mels", "matcha_fork"},
     {"search"},
     {"ctc", "acoustic", "asrcnn"},
     {"extract", "training", "train"},

@@ -14,6 +14,8 @@ Four ways to reach the Matcha mel grid (any hop and rate), all measured with ``a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -24,6 +26,7 @@ from aligner.search.marks import annotation_groups, settle
 from aligner.search.mas import Alignment, AlignmentError, batched_mas
 from aligner.search.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
 from aligner.search.timing import durations_from_intervals
+from aligner.search.transcript import check_transcript
 
 METHODS = ("acoustic", "mel", "ctc", "forced_align")
 
@@ -59,7 +62,8 @@ def align(
     ``acoustic`` method needs. Each utterance's durations depend on that utterance alone.
     ``offset`` may also be a list, one per utterance. ``marks``: how annotation marks are aligned
     (``aligner.search.marks``). ``Alignment.mean_log_prob`` is the mean CTC log-posterior along the path on
-    the grid searched (for ``acoustic``, the mel grid)."""
+    the grid searched (for ``acoustic``, the mel grid); ``Alignment.transcript``, the check of its text
+    against the posteriors (``aligner.search.transcript``: the same for every method)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "acoustic" and (acoustic is None or features is None):
@@ -94,7 +98,7 @@ def align(
         grids.append(scores)
         rows.append(row)
     if not grids:
-        return results
+        return _checked(results, log_probs, token_ids, offsets, n_mel_frames, mel_frame_seconds, pauses_as_blank)
     searched_groups = None if groups is None else [groups[row] for row in rows]
     if method == "acoustic":
         paths = acoustic_search(
@@ -110,4 +114,22 @@ def align(
             starts, ends = _ctc_intervals(path_durations, offsets[row], n_mel_frames[row] * mel_frame_seconds)
             durations = durations_from_intervals(starts, ends, n_mel_frames[row], mel_frame_seconds)
         results[row] = Alignment(durations, mean_log_prob, float((durations == 1).float().mean()))
-    return results
+    return _checked(results, log_probs, token_ids, offsets, n_mel_frames, mel_frame_seconds, pauses_as_blank)
+
+
+def _checked(
+    results: list[Alignment | AlignmentError],
+    log_probs: list[torch.Tensor],
+    token_ids: list[list[int]],
+    offsets: list[float],
+    n_mel_frames: list[int],
+    mel_frame_seconds: float,
+    pauses_as_blank: bool,
+) -> list[Alignment | AlignmentError]:
+    """``results`` with the transcript check of every alignment."""
+    return [
+        replace(result, transcript=check_transcript(lp, ids, pauses_as_blank, offset, n_mel * mel_frame_seconds))
+        if isinstance(result, Alignment)
+        else result
+        for result, lp, ids, offset, n_mel in zip(results, log_probs, token_ids, offsets, n_mel_frames, strict=True)
+    ]

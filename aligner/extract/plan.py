@@ -38,6 +38,8 @@ class Job:
     """One utterance to align."""
 
     rel_path: str
+    text: str
+    language: str
     ipa: str  # the front end's token string, one token per character
     token_ids: list[int]  # ids in aligner.text.symbols, blank-interspersed when add_blank
     n_frames: int
@@ -123,7 +125,10 @@ def plan_job(corpus: Corpus, tokens: Tokens, out: Path, add_blank: bool, overwri
         n_frames = mel_frames(mel)
         centred = mel_grid(samples, utterance.wav, mel, n_frames, corpus.hop_length)
     token_ids = intersperse(tokens.ids) if add_blank else tokens.ids
-    return Job(utterance.rel_path, tokens.ipa, token_ids, n_frames, centred, utterance.wav, out)
+    return Job(
+        utterance.rel_path, utterance.text, utterance.language, tokens.ipa, token_ids, n_frames, centred,
+        utterance.wav, out,
+    )  # fmt: skip
 
 
 def plan_jobs(

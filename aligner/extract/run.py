@@ -37,11 +37,13 @@ from aligner.extract.summary import SUMMARY_NAME, Journal, failed_row, merge_sum
 from aligner.extract.textgrid import write_textgrid
 from aligner.processes import process_state
 from aligner.search.mas import Alignment, AlignmentError
+from aligner.search.transcript import SUSPECT_THRESHOLD, TranscriptCheck
 from aligner.text import (
     UnknownSymbolError,
     symbols,
 )
 from aligner.text.frontend import FrontendError, TextFrontend, resolve_frontend
+from aligner.words import words_of
 
 
 def check_symbols(jobs: list[Job], aligner: Wav2Vec2Aligner | ASRCNNAligner) -> None:
@@ -87,13 +89,29 @@ def save_output(job: Job, durations: torch.Tensor, fmt: str) -> None:
         save_npy(job.out, durations.numpy())  # int64, read back with np.load(...).astype(int)
 
 
-def summary_row(job: Job, alignment: Alignment | AlignmentError | DurationError | AudioError) -> dict:
+def suspect_columns(job: Job, check: TranscriptCheck | None, frontend: TextFrontend) -> dict:
+    """The transcript check's columns of a summary row (empty without one): score, the text's suspect word
+    (``+WORD`` for a gap after WORD, ``+`` alone before the first word) and its span."""
+    if check is None:
+        return {}
+    word = words_of(job.text, job.ipa, frontend, job.language, check.word)
+    return {
+        "transcript_score": f"{check.score:.2f}",
+        "suspect_word": f"+{word}" if check.gap else word,
+        "suspect_start": f"{check.start:.3f}",
+        "suspect_end": f"{check.end:.3f}",
+    }
+
+
+def summary_row(
+    job: Job, alignment: Alignment | AlignmentError | DurationError | AudioError, frontend: TextFrontend
+) -> dict:
     """One line of alignment_summary.csv: an alignment's, or a failed one naming the error and its cause."""
     if not isinstance(alignment, Alignment):
         return failed_row(job.rel_path, str(alignment), alignment.cause, len(job.token_ids), job.n_frames)
     durations = alignment.durations
     longest = int(durations.argmax())
-    return {
+    return suspect_columns(job, alignment.transcript, frontend) | {
         "rel_path": job.rel_path,
         "status": "ok",
         "tokens": len(job.token_ids),
@@ -132,21 +150,27 @@ def make_aligner(
 
 
 def record_result(
-    job: Job, result: Alignment | AlignmentError, args: argparse.Namespace, fmt: str, corpus: Corpus, journal: Journal
+    job: Job,
+    result: Alignment | AlignmentError,
+    args: argparse.Namespace,
+    fmt: str,
+    corpus: Corpus,
+    frontend: TextFrontend,
+    journal: Journal,
 ) -> None:
     """Journal one alignment, then write its files; a failure is only journaled.
 
     The row goes first: a run killed between the two has no file for it, so a rerun redoes it.
     """
     if isinstance(result, AlignmentError):
-        journal.add(summary_row(job, result))
+        journal.add(summary_row(job, result, frontend))
         return
     try:
         durations = validate_durations(result.durations, len(job.token_ids), job.n_frames, name=job.rel_path)
     except DurationError as error:
-        journal.add(summary_row(job, error))
+        journal.add(summary_row(job, error, frontend))
         return
-    journal.add(summary_row(job, result))
+    journal.add(summary_row(job, result, frontend))
     if args.textgrid:
         write_textgrid(textgrid_path(corpus, job), job.ipa, durations.numpy(), corpus.frame_seconds, job.centred)
     save_output(job, durations, fmt)
@@ -158,6 +182,7 @@ def run_jobs(
     args: argparse.Namespace,
     fmt: str,
     corpus: Corpus,
+    frontend: TextFrontend,
     journal: Journal,
     show_progress: bool,
 ) -> StageTimer:
@@ -173,14 +198,14 @@ def run_jobs(
                 audios.append(aligner.read_audio(job.wav))
                 batch.append(job)
             except AudioError as error:
-                journal.add(summary_row(job, error))
+                journal.add(summary_row(job, error, frontend))
         start = timer.add("read audio", start)
         if batch:
             ids, frames, centred = [j.token_ids for j in batch], [j.n_frames for j in batch], [j.centred for j in batch]
             results = aligner.align(audios, ids, frames, centred)
             start = timer.add("align", start)
             for job, result in zip(batch, results, strict=True):
-                record_result(job, result, args, fmt, corpus, journal)
+                record_result(job, result, args, fmt, corpus, frontend, journal)
             timer.add("write", start)
         bar.update(len(chunk))
     bar.close()
@@ -208,8 +233,20 @@ def report(
     failed = [r for r in done if r["status"] != "ok"]
     lines = [f"durations in {where}: {len(done) - len(failed)} written, {existing} already there, {len(failed)} failed"]
     lines += [f"  failed {r['rel_path']}: {r['message']}" for r in failed[:50]]
+    checked = sorted((r for r in rows if r.get("transcript_score")), key=lambda r: -float(r["transcript_score"]))
+    suspects = [r for r in checked if float(r["transcript_score"]) > SUSPECT_THRESHOLD]
+    if checked:
+        lines.append(
+            f"transcript check: {len(suspects)} of {len(checked)} utterances above {SUSPECT_THRESHOLD:g} (listen to "
+            f"the suspect word; all in {SUMMARY_NAME}, by transcript_score)"
+        )
+        lines += [
+            f"  {r['rel_path']:<14} score {float(r['transcript_score']):7.1f}  {r['suspect_word']!r} at "
+            f"{float(r['suspect_start']):.2f}-{float(r['suspect_end']):.2f} s"
+            for r in suspects[:10]
+        ]
     scored = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: float(r["mean_log_prob"]))
-    if scored:
+    if scored and not checked:
         lines.append(f"least confident utterances (check their text against the audio; all in {SUMMARY_NAME}):")
         lines += [
             f"  {r['rel_path']:<14} mean log-posterior {float(r['mean_log_prob']):7.3f}  "
@@ -286,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     with Journal(part_path(out_dir, state.process_index)) as journal:
         for row in plan.failed if state.is_main_process else []:
             journal.add(row)
-        timer = run_jobs(mine, aligner, args, fmt, corpus, journal, state.is_main_process)
+        timer = run_jobs(mine, aligner, args, fmt, corpus, frontend, journal, state.is_main_process)
     state.wait_for_everyone()
     if not state.is_main_process:
         return 0

@@ -1,5 +1,6 @@
 """alignment_summary.csv, the record of an extraction run: one row per utterance (status, tokens, frames,
-confidence, longest token, cause and message), journaled per process as it goes and merged atomically."""
+confidence, longest token, the transcript check's score and suspect word, cause and message), journaled per
+process as it goes and merged atomically."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ SUMMARY_FIELDS = (
     "min_share",
     "longest_frames",
     "longest_symbol",
+    "transcript_score",  # the transcript check's (aligner.search.transcript): larger, the likelier a wrong text
+    "suspect_word",  # the text's word the audio least supports, "+WORD" for speech no token stands for after it
+    "suspect_start",  # seconds
+    "suspect_end",
     "cause",
     "message",
 )

@@ -9,6 +9,7 @@ import torch
 
 from aligner.search.marks import MarkGroup, settle, share_rows
 from aligner.search.monotonic_align import maximum_path
+from aligner.search.transcript import TranscriptCheck
 
 
 class AlignmentError(ValueError):
@@ -19,11 +20,13 @@ class AlignmentError(ValueError):
 
 @dataclass
 class Alignment:
-    """Durations of one utterance on the mel grid, with how confident the aligner was."""
+    """Durations of one utterance on the mel grid, with how confident the aligner was and, where the aligner
+    has CTC posteriors, how well the audio supports its text (``aligner.search.transcript``)."""
 
     durations: torch.Tensor  # int64 [tokens]
     mean_log_prob: float  # mean score along the path, per frame of the grid the path was found on
     min_share: float  # share of tokens squeezed to a single frame
+    transcript: TranscriptCheck | None = None
 
 
 def batched_mas(scores: list[torch.Tensor], groups: list[list[MarkGroup]] | None = None) -> list[torch.Tensor]:
