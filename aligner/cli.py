@@ -38,7 +38,7 @@ VERBS = {
     "extract": Verb(
         "aligner.extract.cli", "write the durations Matcha trains on (= python -m matcha.utils.extract_durations)"
     ),
-    "report": Verb("aligner.evaluate.corpus_report", "report an extraction without truth: skipped, least confident"),
+    "report": Verb("aligner.evaluate.corpus_report", "report an extraction without truth: skipped, suspect texts"),
     "review": Verb("aligner.review.__main__", "build the review page: every utterance, its tiers, its audio"),
     "evaluate": Verb("aligner.evaluate.score", "score durations against a corpus's true boundaries"),
     "compare": Verb("aligner.evaluate.compare", "compare several duration folders, with pictures"),

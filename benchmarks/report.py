@@ -174,6 +174,33 @@ def accuracy(runs: list[dict]) -> list[str]:
     ]
 
 
+def transcripts(runs: list[dict]) -> list[str]:
+    """Per corpus, how many corrupted transcripts the transcript check ranks on top and names."""
+    kinds = ("swap", "replace", "delete", "insert", "number")
+    rows = []
+    for run in runs:
+        k = run["kinds"]
+        one_word = [k[kind] for kind in kinds[1:]]
+        named = sum(c["named"] for c in one_word), sum(c["of"] for c in one_word)
+        rows.append(
+            [
+                run["corpus"], run["utterances"], f"{pct(run['recall_at_top'], 0)} of {run['corrupted']}",
+                *[f"{k[kind]['flagged']}/{k[kind]['of']}" for kind in kinds], f"{named[0]}/{named[1]}",
+                f"{run['corrupted_above_threshold']} / {run['clean_above_threshold']}",
+                f"{100 * run['check_seconds'] / max(run['extraction_seconds'] - run['check_seconds'], 1e-9):.1f} %",
+            ]
+        )  # fmt: skip
+    header = ["corpus", "utts", "in the top 5 %", *kinds, "one-word faults named", "above threshold: wrong / right"]
+    return [
+        "## Wrong transcripts (benchmarks/transcript_check.py)",
+        "",
+        *table([*header, "time added"], rows),
+        "",
+        "5 % of the transcripts made wrong, in equal numbers of each kind; flagged: among the top 5 % by "
+        "transcript_score (docs/transcripts.md).",
+    ]
+
+
 def gpu_checks(runs: list[tuple[str, dict]]) -> list[str]:
     """Training precisions, CLI speed and failed checks of the GPU checks."""
     lines = ["## GPU check (scripts/gpu_check.sh)", ""]
@@ -204,6 +231,7 @@ def render(results: Path) -> str:
         (mas, by_kind.get("mas", []) + [(name, d["mas"]) for name, d in gpu]),
         (memory, [d for _, d in by_kind.get("memory", [])]),
         (accuracy, [d for _, d in by_kind.get("accuracy", [])]),
+        (transcripts, [d for _, d in by_kind.get("transcript_check", [])]),
         (gpu_checks, gpu),
     ]
     lines = [

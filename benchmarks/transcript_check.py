@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     top = max(1, round(args.share * len(ranks)))
     above = {p for p, r in rows.items() if r["status"] != "ok" or float(r["transcript_score"]) > SUSPECT_THRESHOLD}
     figures: dict = {
+        "corpus": str(args.corpus),
+        "checkpoint": str(args.checkpoint),
         "utterances": len(ranks),
         "corrupted": len(corruptions),
         "top": top,

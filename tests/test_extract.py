@@ -20,6 +20,7 @@ from aligner.extract.methods import align
 from aligner.search.mas import batched_mas
 from aligner.search.scores import score_matrix, to_frame_grid
 from aligner.text import SPACE_ID, symbol_to_id, text_to_sequence
+from aligner.words import text_words
 from matcha.utils.extract_durations import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +42,14 @@ def test_every_file_meets_matchas_contract_and_reruns_skip(corpus, checkpoint, c
     with open(corpus / "durations" / "alignment_summary.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 16 and {r["status"] for r in rows} == {"ok"}
-    assert "16 written" in capsys.readouterr().out
+    texts = {u.rel_path: text_words(u.text) for u in read_metadata(corpus)}
+    for row in rows:  # every utterance checked: a score, a word of its text (or a gap after one), a span
+        assert float(row["transcript_score"]) >= 0
+        named = row["suspect_word"].removeprefix("+")
+        assert named == "" and row["suspect_word"] == "+" or named in " ".join(texts[row["rel_path"]])
+        assert 0 <= float(row["suspect_start"]) <= float(row["suspect_end"])
+    out = capsys.readouterr().out
+    assert "16 written" in out and "transcript check: " in out
     assert run(corpus, checkpoint) == 0
     assert "0 written, 16 already there" in capsys.readouterr().out
     assert not list((corpus / "durations").rglob("*.tmp")) and not list((corpus / "durations").glob(".*part*"))

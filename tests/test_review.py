@@ -17,7 +17,7 @@ import torch
 from aligner.audio import SILENT_AUDIO
 from aligner.corpus import MetadataError, read_metadata
 from aligner.durations import load_durations, save_durations
-from aligner.extract.summary import SUMMARY_NAME, failed_row, write_summary
+from aligner.extract.summary import SUMMARY_NAME, failed_row, read_rows, write_summary
 from aligner.review.__main__ import main as review_main
 from aligner.review.browser import chromium
 from aligner.text.frontend import resolve_frontend
@@ -31,7 +31,8 @@ HOP_SECONDS = 256 / 24000
 @pytest.fixture(scope="module")
 def review(demo_corpus, checkpoint, tmp_path_factory) -> dict:
     """A private demo corpus with two duration folders (the default method, and --method mel), one wav and one
-    duration file removed and one duration file broken after extraction, and its review page."""
+    duration file removed and one duration file broken after extraction (transcript scores made distinct), and
+    its review page."""
     root = tmp_path_factory.mktemp("review")
     corpus = root / "corpus"
     shutil.copytree(demo_corpus, corpus)
@@ -46,6 +47,11 @@ def review(demo_corpus, checkpoint, tmp_path_factory) -> dict:
         durations = load_durations(folder / f"{centred}.pt")
         durations[-1] += 1  # the trailing blank takes the new frame
         save_durations(folder / f"{centred}.pt", durations)
+    # distinct transcript scores (an untrained aligner's are all 0), so the index has an order to keep
+    written = read_rows(corpus / "durations" / SUMMARY_NAME)
+    for k, row in enumerate(written):
+        row["transcript_score"] = f"{(7 * k) % len(written) * 1.5:.2f}"
+    write_summary(corpus / "durations" / SUMMARY_NAME, written)
     (corpus / "wavs" / f"{no_wav}.wav").unlink()
     (corpus / "durations" / f"{no_durations}.pt").unlink()
     (corpus / "durations" / f"{broken}.pt").write_bytes(b"not a tensor")
@@ -95,12 +101,13 @@ def summary(folder: Path) -> dict[str, dict]:
 
 
 def shown_rows(page) -> list[dict]:
-    """The index's rows as drawn: rel_path, speaker, status cell, confidence cell."""
+    """The index's rows as drawn: rel_path, speaker, status cell, confidence cell, transcript cell."""
     return page.eval_on_selector_all(
         "#rows tr[data-rel]",
         """rows => rows.map(tr => ({rel: tr.dataset.rel, speaker: tr.querySelector('.c-speaker').textContent,
             status: tr.querySelector('.c-status').textContent,
-            confidence: tr.querySelector('.c-confidence').textContent}))""",
+            confidence: tr.querySelector('.c-confidence').textContent,
+            transcript: tr.querySelector('.c-transcript').textContent}))""",
     )
 
 
@@ -109,20 +116,43 @@ def open_utterance(page, rel_path: str) -> None:
     page.wait_for_selector(f"#view[data-rel='{rel_path}'][data-ready='1']")
 
 
-def test_every_utterance_is_one_row_least_confident_first_and_sorts_by_confidence(review, page):
+def test_every_utterance_is_one_row_most_suspect_first_and_sorts_by_confidence(review, page):
     utterances = read_metadata(review["corpus"])
     rows = shown_rows(page)
     assert sorted(r["rel"] for r in rows) == sorted(u.rel_path for u in utterances)
     assert page.inner_text("#counts").startswith(f"showing {len(utterances)} of {len(utterances)} utterances")
-    mean_log_prob = {k: float(v["mean_log_prob"]) for k, v in summary(review["corpus"] / "durations").items()}
-    shown = [float(r["confidence"]) for r in rows]
-    assert shown == sorted(shown)
+    written = summary(review["corpus"] / "durations")
+    score = {k: float(v["transcript_score"]) for k, v in written.items()}
+    assert [r["rel"] for r in rows] == sorted(score, key=lambda k: -score[k])  # most suspect first
+    assert [r["transcript"] for r in rows] == [
+        f"{score[r['rel']]:.1f} · {written[r['rel']]['suspect_word']}" for r in rows
+    ]
+    assert page.get_attribute("th[data-key=transcript]", "aria-sort") == "descending"
+    mean_log_prob = {k: float(v["mean_log_prob"]) for k, v in written.items()}
+    page.click("th[data-key=confidence]")
+    assert page.get_attribute("th[data-key=confidence]", "aria-sort") == "ascending"
+    rows = shown_rows(page)
     assert [r["rel"] for r in rows] == sorted(mean_log_prob, key=mean_log_prob.get)  # least confident first
     assert [float(r["confidence"]) for r in rows] == pytest.approx([mean_log_prob[r["rel"]] for r in rows], abs=5e-4)
-    assert page.get_attribute("th[data-key=confidence]", "aria-sort") == "ascending"
     page.click("th[data-key=confidence]")
     assert page.get_attribute("th[data-key=confidence]", "aria-sort") == "descending"
     assert [r["rel"] for r in shown_rows(page)] == sorted(mean_log_prob, key=mean_log_prob.get, reverse=True)
+
+
+def test_the_suspect_word_is_marked_on_its_tier_and_plays_alone(review, page):
+    utterance = review["whole"]
+    row = summary(review["corpus"] / "durations")[utterance.rel_path]
+    open_utterance(page, utterance.rel_path)
+    suspect = page.locator("#view [data-tier=acoustic][data-kind=suspect] .iv")
+    assert suspect.count() == 1
+    assert suspect.inner_text() == (row["suspect_word"] or "+")
+    start, end = float(suspect.get_attribute("data-start")), float(suspect.get_attribute("data-end"))
+    assert (start, end) == pytest.approx((float(row["suspect_start"]), float(row["suspect_end"])), abs=1e-5)
+    page.wait_for_function("document.querySelector('#view audio').readyState >= 2")
+    suspect.click()
+    page.wait_for_function("document.querySelector('#view audio').paused", timeout=10000)
+    played = page.evaluate("document.querySelector('#view audio').currentTime")
+    assert end - 0.01 <= played <= end + 0.05
 
 
 def test_missing_and_broken_files_are_rows_with_their_cause(review, page):

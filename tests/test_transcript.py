@@ -2,20 +2,26 @@
 the text's words (aligner.words)."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+from aligner.extract.methods import align
+from aligner.extract.plan import Job
+from aligner.extract.run import summary_row
+from aligner.search.mas import Alignment
 from aligner.search.scores import CTC_FRAME_SECONDS
-from aligner.search.transcript import SUSPECT_THRESHOLD, check_transcript, phone_words
+from aligner.search.transcript import SUSPECT_THRESHOLD, TranscriptCheck, check_transcript, phone_words
 from aligner.text import BLANK_ID, SPACE_ID, intersperse, phonemes_to_ids, symbol_to_id, symbols
-from aligner.text.frontend import TextFrontend
+from aligner.text.frontend import TextFrontend, builtin_frontend
 from aligner.words import text_words, token_words, word_sources, words_of
 
 OFFSET = 0.0125
+BUILTIN = builtin_frontend()
 
 
-def spoken(heard: str, confidence: float = 6.0) -> torch.Tensor:
+def spoken(heard: str, confidence: float = 10.0) -> torch.Tensor:
     """CTC log-posteriors [frames, symbols] of audio in which each character of ``heard`` is one frame's
     clear spike between two blank frames (a space: three blank frames, a pause)."""
     frames = [BLANK_ID, BLANK_ID]
@@ -115,3 +121,36 @@ def test_a_token_word_matching_no_word_read_alone_gets_its_neighbours():
 
     frontend = TextFrontend("test", differently_alone)
     assert word_sources("one two three four", "ab cd xy", frontend, "en") == [(0, 0), (0, 0), (2, 2)]
+
+
+@pytest.mark.parametrize("method", ["mel", "ctc", "forced_align"])
+def test_every_method_checks_each_utterance_of_a_batch_on_its_own(method):
+    heard = spoken("bat kid mon")
+    texts = ["bat kid mon", "bat fez mon"]
+    ids = [intersperse(phonemes_to_ids(text, text), BLANK_ID) for text in texts]
+    n_mel = round(heard.shape[0] * CTC_FRAME_SECONDS / (256 / 24000))
+    both = align([heard, heard], ids, [n_mel, n_mel], 256 / 24000, method)
+    alone = align([heard], ids[1:], [n_mel], 256 / 24000, method)
+    assert both[0].transcript.score < SUSPECT_THRESHOLD < both[1].transcript.score
+    assert (both[1].transcript.word, both[1].transcript.gap) == (1, False)
+    assert both[1].transcript == alone[0].transcript
+
+
+def test_the_summary_names_the_suspect_as_the_text_writes_it():
+    text = "Bat fez, mon."
+    ipa = BUILTIN.tokens(text, "en-us")
+    ids = phonemes_to_ids(ipa, text)
+    job = Job("0/0001", text, "en-us", ipa, ids, 100, False, Path("0001.wav"), Path("0001.pt"))
+    durations = torch.ones(len(ids), dtype=torch.long)
+    alignment = Alignment(durations, -0.5, 0.0, TranscriptCheck(42.0, 1, False, 0.5, 0.9))
+    row = summary_row(job, alignment, BUILTIN)
+    assert (row["transcript_score"], row["suspect_word"], row["suspect_start"], row["suspect_end"]) == (
+        "42.00",
+        "fez",
+        "0.500",
+        "0.900",
+    )
+    gap = Alignment(durations, -0.5, 0.0, TranscriptCheck(12.0, 0, True, 0.2, 0.4))
+    assert summary_row(job, gap, BUILTIN)["suspect_word"] == "+Bat"
+    before = Alignment(durations, -0.5, 0.0, TranscriptCheck(12.0, -1, True, 0.0, 0.1))
+    assert summary_row(job, before, BUILTIN)["suspect_word"] == "+"

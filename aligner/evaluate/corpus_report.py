@@ -1,4 +1,4 @@
-"""What an extraction did to a corpus without truth: aligned, skipped by cause, the least confident,
+"""What an extraction did to a corpus without truth: aligned, skipped by cause, the transcript suspects,
 how long the tokens are, and pictures to look at.
 
     python -m aligner.evaluate.corpus_report --corpus C [--durations D] --out R [--pictures 6]
@@ -6,9 +6,10 @@ how long the tokens are, and pictures to look at.
 Reads ``D/alignment_summary.csv`` (written by ``python -m matcha.utils.extract_durations``; D defaults
 to ``C/durations``), the duration files and the corpus's mels; reads no ``reference/``. Writes
 ``R/report.md`` and ``R/{rel_path with / as _}.png`` (``0/0001`` -> ``0_0001.png``): the mel with the
-phone boundaries of the least confident utterances and of others spread evenly over the corpus. Look at
-them: a boundary should sit where the spectrogram changes, and a phone should span its stretch of sound,
-not one frame of it.
+phone boundaries of the most suspect utterances (by the transcript check's ``transcript_score``, their
+suspect word shaded; without it, the least confident) and of others spread evenly over the corpus. Look at
+them: a boundary should sit where the spectrogram changes, a phone should span its stretch of sound, not one
+frame of it, and the shaded word should be said as the text has it.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-from aligner.corpus import open_corpus, select
+from aligner.corpus import Utterance, open_corpus, select
 from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
-from aligner.extract.summary import SUMMARY_NAME, read_summary, row_cause
+from aligner.extract.summary import SUMMARY_NAME, most_suspect_first, read_summary, row_cause
 from aligner.mels import utterance_mel
+from aligner.search.transcript import SUSPECT_THRESHOLD
 from aligner.text import is_phone_symbol
 from aligner.text.frontend import FRONTEND_HELP, resolve_frontend
 from aligner.tokens import TokenError, tokenise
 
-LEAST_CONFIDENT = 10
+SUSPECTS = 10
 
 
 def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
@@ -47,6 +49,43 @@ def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
         "phones": float(len(phones)),
         "one_frame_phones": float((durations[phones] == 1).sum()),
     }
+
+
+def suspect_span(row: dict) -> tuple[float, float, str] | None:
+    """The transcript check's suspect of a summary row: (start s, end s, word), None without one."""
+    if not row.get("transcript_score"):
+        return None
+    return float(row["suspect_start"]), float(row["suspect_end"]), row["suspect_word"]
+
+
+def suspect_table(rows: list[dict], utterances: dict[str, Utterance]) -> list[str]:
+    """The report's section of the most suspect ``rows`` (``most_suspect_first`` order): with their transcript
+    check where the run had one (a score above ``SUSPECT_THRESHOLD`` marked), else their confidence."""
+    if rows and rows[0].get("transcript_score"):
+        return [
+            f"## Transcript suspects, up to {SUSPECTS} (listen to the suspect word: is it said as written?)",
+            "",
+            f"Scores above {SUSPECT_THRESHOLD:g} (nats; marked **bold**) are worth a listen (docs/transcripts.md).",
+            "",
+            "| utterance | transcript score | suspect word | at (s) | text |",
+            "|---|---|---|---|---|",
+            *[
+                f"| `{r['rel_path']}` | {_score(float(r['transcript_score']))} | {r['suspect_word']} "
+                f"| {float(r['suspect_start']):.2f}-{float(r['suspect_end']):.2f} | {utterances[r['rel_path']].text} |"
+                for r in rows
+            ],
+        ]
+    return [
+        f"## The least confident, up to {SUSPECTS} (check their text against the audio)",
+        "",
+        "| utterance | mean log-posterior | text |",
+        "|---|---|---|",
+        *[f"| `{r['rel_path']}` | {float(r['mean_log_prob']):.3f} | {utterances[r['rel_path']].text} |" for r in rows],
+    ]
+
+
+def _score(score: float) -> str:
+    return f"**{score:.1f}**" if score > SUSPECT_THRESHOLD else f"{score:.1f}"
 
 
 def corpus_report(
@@ -95,26 +134,14 @@ def corpus_report(
             f"| {100 * pause / totals['frames']:.1f} % "
             f"| {100 * totals['one_frame_phones'] / max(totals['phones'], 1):.1f} % |"
         )
-    scored = sorted(aligned, key=lambda r: float(r["mean_log_prob"]))
-    lines += [
-        "",
-        f"## The least confident, up to {LEAST_CONFIDENT} (check their text against the audio)",
-        "",
-        "| utterance | mean log-posterior | text |",
-        "|---|---|---|",
-        *[
-            f"| `{r['rel_path']}` | {float(r['mean_log_prob']):.3f} | {utterances[r['rel_path']].text} |"
-            for r in scored[:LEAST_CONFIDENT]
-        ],
-        "",
-        "## Pictures",
-        "",
-    ]
+    scored = most_suspect_first(aligned)
+    lines += ["", *suspect_table(scored[:SUSPECTS], utterances), "", "## Pictures", ""]
     half = pictures // 2
     chosen = [r["rel_path"] for r in scored[:half]]
     rest = scored[half:]
     chosen += [rest[i]["rel_path"] for i in select(len(rest), pictures - half)] if pictures > half else []
     out.mkdir(parents=True, exist_ok=True)
+    rows_by_path = {r["rel_path"]: r for r in aligned}
     for rel_path in chosen:
         ipa, durations = alignments[rel_path]
         target = out / f"{rel_path.replace('/', '_')}.png"
@@ -125,6 +152,7 @@ def corpus_report(
             {"aligner": durations},
             opened.frame_seconds,
             title=f"{rel_path}: {utterances[rel_path].text}"[:150],
+            suspect=suspect_span(rows_by_path[rel_path]),
         )
         lines.append(f"![{rel_path}]({target.name})")
     text = "\n".join(lines) + "\n"

@@ -20,9 +20,11 @@ def plot_alignment(
     frame_seconds: float,
     reference: list[dict] | None = None,
     title: str = "",
+    suspect: tuple[float, float, str] | None = None,
 ) -> None:
     """Save a PNG of ``mel`` [80, frames] with the phone boundaries of every system in ``systems``
-    (name -> durations) and, if given, the reference phones ({label, start, end}) as dotted black lines."""
+    (name -> durations), if given the reference phones ({label, start, end}) as dotted black lines, and the
+    transcript check's ``suspect`` (start s, end s, word) shaded."""
     seconds = mel.shape[1] * frame_seconds
     fig = Figure(figsize=(max(10.0, 4.0 * seconds), 4.5))
     ax = fig.subplots()
@@ -31,6 +33,8 @@ def plot_alignment(
         for phone in reference:
             ax.axvline(phone["start"], color="black", lw=0.8, ls=":")
             ax.text((phone["start"] + phone["end"]) / 2, 2, phone["label"], color="black", ha="center", fontsize=7)
+    if suspect:
+        ax.axvspan(suspect[0], suspect[1], color="tab:red", alpha=0.2, label=f"suspect {suspect[2]!r}")
     band = mel.shape[0] / 2 / max(len(systems), 1)  # each system draws in its own band of the upper half
     for index, (name, durations) in enumerate(systems.items()):
         colour = COLOURS[index % len(COLOURS)]

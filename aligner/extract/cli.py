@@ -47,7 +47,9 @@ Existing outputs are skipped unless --overwrite, so a killed run resumes when th
 again: it removes the temporary files the killed run left and keeps its summary rows. Two runs must
 not write into the same output folder at once. Beside the durations, alignment_summary.csv scores
 every utterance (mean log-posterior along the path, share of tokens squeezed to one frame, longest
-token); the least confident utterances are listed at the end: their text may not match their audio.
+token) and checks its text against its audio (transcript_score, the suspect_word the audio least
+supports, "+WORD" for speech the text lacks after WORD, and its time: docs/transcripts.md); the
+utterances above the check's threshold are listed at the end: listen to their suspect word.
 """
 
 from __future__ import annotations

@@ -33,7 +33,14 @@ from aligner.durations import (
 )
 from aligner.extract.backends import ASRCNNAligner, Wav2Vec2Aligner
 from aligner.extract.plan import ExtractionError, Job, plan_jobs, textgrid_path
-from aligner.extract.summary import SUMMARY_NAME, Journal, failed_row, merge_summary, part_path
+from aligner.extract.summary import (
+    SUMMARY_NAME,
+    Journal,
+    failed_row,
+    merge_summary,
+    most_suspect_first,
+    part_path,
+)
 from aligner.extract.textgrid import write_textgrid
 from aligner.processes import process_state
 from aligner.search.mas import Alignment, AlignmentError
@@ -233,7 +240,8 @@ def report(
     failed = [r for r in done if r["status"] != "ok"]
     lines = [f"durations in {where}: {len(done) - len(failed)} written, {existing} already there, {len(failed)} failed"]
     lines += [f"  failed {r['rel_path']}: {r['message']}" for r in failed[:50]]
-    checked = sorted((r for r in rows if r.get("transcript_score")), key=lambda r: -float(r["transcript_score"]))
+    ordered = most_suspect_first(rows)
+    checked = [r for r in ordered if r.get("transcript_score")]
     suspects = [r for r in checked if float(r["transcript_score"]) > SUSPECT_THRESHOLD]
     if checked:
         lines.append(
@@ -245,14 +253,13 @@ def report(
             f"{float(r['suspect_start']):.2f}-{float(r['suspect_end']):.2f} s"
             for r in suspects[:10]
         ]
-    scored = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: float(r["mean_log_prob"]))
-    if scored and not checked:
+    if ordered and not checked:
         lines.append(f"least confident utterances (check their text against the audio; all in {SUMMARY_NAME}):")
         lines += [
             f"  {r['rel_path']:<14} mean log-posterior {float(r['mean_log_prob']):7.3f}  "
             f"one-frame tokens {100 * float(r['min_share']):5.1f}%  "
             f"longest {r['longest_frames']} frames ({r['longest_symbol']!r})"
-            for r in scored[:10]
+            for r in ordered[:10]
         ]
     total = sum(timer.seconds.values())
     if total and audio_seconds:

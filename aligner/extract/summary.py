@@ -45,6 +45,15 @@ def metadata_row(error: MetadataError) -> dict:
     return failed_row(error.rel_path or f"{error.filelist}:{error.line}", str(error), error.cause)
 
 
+def most_suspect_first(rows: list[dict]) -> list[dict]:
+    """The ok rows, most suspect first: by descending ``transcript_score``, then those without one (an ASRCNN
+    run, a summary written before the check) by ascending ``mean_log_prob``, the least confident first."""
+    aligned = [row for row in rows if row["status"] == "ok"]
+    checked = sorted((r for r in aligned if r.get("transcript_score")), key=lambda r: -float(r["transcript_score"]))
+    unchecked = sorted((r for r in aligned if not r.get("transcript_score")), key=lambda r: float(r["mean_log_prob"]))
+    return checked + unchecked
+
+
 def row_cause(row: dict) -> str:
     """A failed row's cause (``UNKNOWN_CAUSE`` for a row of a summary written without the column)."""
     return row.get("cause") or UNKNOWN_CAUSE

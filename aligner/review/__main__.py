@@ -4,21 +4,23 @@
 
 R/index.html opens from disk, offline (double-click it, or `chromium R/index.html`); no server needed.
 
-The index lists every utterance of the corpus's filelists, least confident first: rel_path, speaker,
-language, text, status (ok; failed: the extraction skipped it; missing: no wav or no duration file;
-invalid: a file that cannot be used) with its cause, the confidence (mean CTC log-posterior along the path,
-from D/alignment_summary.csv), the share of tokens holding a single frame and the longest token. Click a
-column's title to sort by it; choose a speaker, language or status to filter (each with its count).
+The index lists every utterance of the corpus's filelists, most suspect first (by the transcript check's
+score; least confident first for a run without it): rel_path, speaker, language, text, status (ok; failed:
+the extraction skipped it; missing: no wav or no duration file; invalid: a file that cannot be used) with
+its cause, the confidence (mean CTC log-posterior along the path, from D/alignment_summary.csv), the share
+of tokens holding a single frame, the longest token, and the transcript check's score and suspect word.
+Click a column's title to sort by it; choose a speaker, language or status to filter (each with its count).
 
 Click a row to open the utterance: its waveform and mel spectrogram, the token tier (every Matcha token at
 its duration: phones, stress and length marks, blanks, spaces and punctuation in their own colours), the
-word tier, one pair of tiers per duration folder (the first is the index's), and the true phones where the
-corpus has reference/. Space plays and pauses, a click on a token or a word plays just that stretch, a click
-on the spectrogram moves the cursor there; j / k open the next / previous utterance of the list.
+word tier and the transcript check's suspect word (red; a click plays it), per duration folder (the first
+is the index's), and the true phones where the corpus has reference/. Space plays and pauses, a click on a
+token or a word plays just that stretch, a click on the spectrogram moves the cursor there; j / k open the
+next / previous utterance of the list.
 
-What to look for: texts that do not match their audio (lowest confidence; tokens squeezed to one frame
-while a long blank or pause holds the speech) and boundaries that sit away from where the spectrogram
-changes. Fix or drop them before training Matcha.
+What to look for: texts that do not match their audio (highest transcript score: is the suspect word said
+as written?; tokens squeezed to one frame while a long blank or pause holds the speech) and boundaries that
+sit away from where the spectrogram changes. Fix or drop them before training Matcha.
 
 The page reads the wavs where they lie (by a path relative to R): keep R and the corpus where they are.
 Exit status: 0 when written, 2 when nothing could be written (no corpus, a duration folder that does not

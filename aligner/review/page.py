@@ -37,6 +37,8 @@ COLUMNS = (
     "one_frame",
     "longest_symbol",
     "longest_frames",
+    "transcript_score",
+    "suspect_word",
     "message",
     "view",
 )
@@ -112,6 +114,8 @@ def row_values(row: Row, view_id: int | None) -> list:
         one_frame,
         row.longest_symbol,
         row.longest_frames,
+        round(row.transcript_score, 2) if row.transcript_score is not None else None,
+        row.suspect_word,
         row.message,
         view_id,
     ]

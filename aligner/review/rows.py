@@ -55,8 +55,9 @@ class Folder:
 @dataclass
 class Row:
     """One row of the index. ``utterance`` is None for a filelist line without a usable rel_path;
-    ``confidence`` (mean log-posterior), ``one_frame`` (share of tokens holding one frame, 0..1) and the
-    longest token (``longest_symbol`` held ``longest_frames`` frames) are None where unknown."""
+    ``confidence`` (mean log-posterior), ``one_frame`` (share of tokens holding one frame, 0..1), the
+    longest token (``longest_symbol`` held ``longest_frames`` frames) and the transcript check's
+    ``transcript_score`` and ``suspect_word`` (``aligner.search.transcript``) are None where unknown."""
 
     rel_path: str
     speaker: str
@@ -70,6 +71,8 @@ class Row:
     one_frame: float | None = None
     longest_symbol: str | None = None
     longest_frames: int | None = None
+    transcript_score: float | None = None
+    suspect_word: str | None = None
 
 
 def open_folders(paths: list[Path], names: list[str] | None = None) -> list[Folder]:
@@ -102,6 +105,8 @@ def filelist_row(utterance: Utterance, corpus: Corpus, folder: Folder) -> Row:
     summary = folder.summary.get(utterance.rel_path)
     if summary and summary.get("mean_log_prob"):
         row.confidence = float(summary["mean_log_prob"])
+    if summary and summary.get("transcript_score"):
+        row.transcript_score, row.suspect_word = float(summary["transcript_score"]), summary["suspect_word"]
     if summary and summary["status"] != "ok":
         row.status, row.message = "failed", summary.get("message") or ""
         row.cause = row_cause(summary)

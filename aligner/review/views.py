@@ -78,11 +78,16 @@ def durations_tier(
     folder: Folder, utterance: Utterance, ipa: str | None, n_frames: int | None, hop_seconds: float
 ) -> dict:
     """The tier of one duration folder: ``durations`` and ``words`` ([start s, end s, IPA label], blanks split
-    between neighbours, not yet shifted for a centred grid), or ``error`` and ``cause`` saying why not."""
+    between neighbours, not yet shifted for a centred grid), or ``error`` and ``cause`` saying why not; and
+    where its run checked the transcript, ``suspect`` ([start s, end s, the suspect word, transcript score],
+    times in the audio's own seconds)."""
     tier: dict = {"name": folder.name}
     summary = folder.summary.get(utterance.rel_path)
     if summary and summary.get("mean_log_prob"):
         tier["confidence"] = float(summary["mean_log_prob"])
+    if summary and summary.get("transcript_score"):
+        start, end = float(summary["suspect_start"]), float(summary["suspect_end"])
+        tier["suspect"] = [start, end, summary["suspect_word"], float(summary["transcript_score"])]
     path = folder.durations(utterance)
     if not path.is_file():
         said = f": {summary['message']}" if summary and summary["status"] != "ok" else ""

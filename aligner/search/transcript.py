@@ -6,7 +6,8 @@ the deficit ``d_t = max_s log p_t(s) - log p_t(path_t) >= 0`` is what the text c
 over an utterance it is the log-likelihood ratio of the free path to the forced one, the CTC form of goodness
 of pronunciation (Witt & Young 2000, "Phone-level pronunciation scoring and assessment for interactive
 language learning"; its CTC use: Cao et al. 2024, "A framework for phoneme-level pronunciation assessment
-using CTC"). The frames are cut into places:
+using CTC"). A frame counts only with what its deficit has beyond ``MARGIN``: where free recognition is
+clearly surer than the text. The frames are cut into places:
 
 - a word's: from the first frame of its first phone target to the last of its last (a word: a run of phone
   tokens between spaces and punctuation, ``phone_words``); a deficit there says the audio does not support
@@ -28,7 +29,10 @@ from aligner.search.forced_align import ctc_target_positions, forced_path, frame
 from aligner.search.scores import CTC_FRAME_SECONDS
 from aligner.text import BLANK_ID, NON_PHONE_IDS
 
-SUSPECT_THRESHOLD = 10.0  # nats: a place costing more than this is worth a listen (docs/transcripts.md)
+# nats: a frame's deficit counts beyond this margin only, so that a checkpoint unsure of its phones (little
+# data, a voice unlike its training data) does not pile up small doubts over a long word; 3 to 5 rank alike
+MARGIN = 4.0
+SUSPECT_THRESHOLD = 5.0  # nats: a place costing more than this is worth a listen (docs/transcripts.md)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def check_transcript(
         places += [(previous_end, start, index - 1, True), (start, end, index, False)]
         previous_end = end
     places.append((previous_end, log_probs.shape[0], len(words) - 1, True))
-    costs = [float(deficits[first:end].sum()) for first, end, _, _ in places]
+    beyond = (deficits - MARGIN).clamp(min=0)
+    costs = [float(beyond[first:end].sum()) for first, end, _, _ in places]
     worst = max(range(len(places)), key=costs.__getitem__)
     first, end, word, gap = places[worst]
 

@@ -23,7 +23,7 @@
     { key: "rel_path", title: "rel_path", width: "11%", text: (r) => r[C.rel_path] },
     { key: "speaker", title: "speaker", width: "6%", text: (r) => r[C.speaker] },
     { key: "language", title: "language", width: "6%", text: (r) => r[C.language] },
-    { key: "text", title: "text", width: "35%", text: (r) => r[C.text] },
+    { key: "text", title: "text", width: "28%", text: (r) => r[C.text] },
     {
       key: "status", title: "status · cause", width: "14%",
       text: (r) => r[C.status] + (r[C.cause] ? " · " + r[C.cause] : ""),
@@ -32,12 +32,17 @@
     },
     { key: "confidence", title: "confidence", width: "8%", number: (r) => r[C.confidence],
       text: (r) => fixed(r[C.confidence], 3) },
-    { key: "one_frame", title: "one-frame tokens", width: "11%", number: (r) => r[C.one_frame],
+    { key: "one_frame", title: "one-frame tokens", width: "8%", number: (r) => r[C.one_frame],
       text: (r) => (r[C.one_frame] === null ? "" : fixed(100 * r[C.one_frame], 1) + " %") },
-    { key: "longest", title: "longest token", width: "9%", number: (r) => r[C.longest_frames],
+    { key: "longest", title: "longest token", width: "8%", number: (r) => r[C.longest_frames],
       text: (r) => (r[C.longest_frames] === null ? "" : r[C.longest_symbol] + " · " + r[C.longest_frames] + " fr") },
+    { key: "transcript", title: "transcript · suspect", width: "11%", number: (r) => r[C.transcript_score],
+      text: (r) => (r[C.transcript_score] === null ? "" : fixed(r[C.transcript_score], 1) + " · " + r[C.suspect_word]) },
   ];
-  const state = { sortKey: "confidence", sortDir: 1, sorted: null, order: [], selected: -1, opened: -1 };
+  // most suspect first where the run checked the transcripts, else least confident first
+  const checked = ROWS.some((r) => r[C.transcript_score] !== null);
+  const state = { sortKey: checked ? "transcript" : "confidence", sortDir: checked ? -1 : 1, sorted: null, order: [],
+    selected: -1, opened: -1 };
 
   function comparator(column) {
     if (column.compare) return column.compare;
@@ -367,6 +372,15 @@
       for (const [start, end, label] of tier.words) {
         interval(words, start + offset, end + offset, "word", label,
           `${label} · ${place(start + offset).toFixed(3)}–${place(end + offset).toFixed(3)} s`);
+      }
+      if (tier.suspect) {
+        const [start, end, word, score] = tier.suspect;
+        const suspect = addRow(tier.name + " · suspect", "h-words");
+        suspect.dataset.tier = tier.name;
+        suspect.dataset.kind = "suspect";
+        interval(suspect, start, end, "suspect", word || "+",
+          `transcript check: ${word || "speech before the first word"} · score ${score.toFixed(1)} · ` +
+          `${place(start).toFixed(3)}–${place(end).toFixed(3)} s (click to play)`);
       }
     }
     if (view.truth) {
