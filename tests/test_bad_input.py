@@ -16,6 +16,8 @@ from transformers import Wav2Vec2ForCTC
 
 from aligner.corpus import mel_path, read_metadata
 from aligner.ctc.vocab import build_processor
+from aligner.durations import load_durations
+from aligner.text import text_to_sequence
 
 N_UTTERANCES = 4  # a copy of the demo corpus cut to its first lines keeps each run short
 BAD = 1  # the metadata line (0-based) that each test breaks
@@ -267,3 +269,17 @@ def test_a_checkpoint_without_a_row_for_a_symbol_stops_naming_it(corpus, checkpo
     err = capsys.readouterr().err
     assert_stopped(err, "has no row in the Wav2Vec2 aligner's CTC head", "knows the first 100 symbols", "train it")
     assert not (corpus / "durations").exists()
+
+
+def test_an_utterance_whose_text_was_edited_is_redone_by_the_next_run(corpus, checkpoint, capsys):
+    assert run(corpus, checkpoint) == 0
+    capsys.readouterr()
+    set_english_text(corpus, "The cat sat on the mat.")  # a text fixed after the check named it
+    edited = rel_paths(corpus)[BAD]
+    assert run(corpus, checkpoint) == 0
+    captured = capsys.readouterr()
+    assert "1 utterance(s) redone: their tokens changed" in captured.err
+    assert f"1 written, {N_UTTERANCES - 1} already there" in captured.out
+    ids, _ = text_to_sequence("The cat sat on the mat.", "en-us", add_blank=True)
+    assert len(load_durations(corpus / "durations" / f"{edited}.pt")) == len(ids)
+    assert run(corpus, checkpoint) == 0 and f"0 written, {N_UTTERANCES} already there" in capsys.readouterr().out

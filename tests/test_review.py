@@ -47,10 +47,12 @@ def review(demo_corpus, checkpoint, tmp_path_factory) -> dict:
         durations = load_durations(folder / f"{centred}.pt")
         durations[-1] += 1  # the trailing blank takes the new frame
         save_durations(folder / f"{centred}.pt", durations)
-    # distinct transcript scores (an untrained aligner's are all 0), so the index has an order to keep
+    # distinct transcript scores and a suspect word each (an untrained aligner scores 0 and names none), so the
+    # index has an order to keep and every view a suspect to draw
     written = read_rows(corpus / "durations" / SUMMARY_NAME)
     for k, row in enumerate(written):
         row["transcript_score"] = f"{(7 * k) % len(written) * 1.5:.2f}"
+        row["suspect_word"], row["suspect_start"], row["suspect_end"] = f"word{k}", f"{0.1 + k / 100:.3f}", "0.400"
     write_summary(corpus / "durations" / SUMMARY_NAME, written)
     (corpus / "wavs" / f"{no_wav}.wav").unlink()
     (corpus / "durations" / f"{no_durations}.pt").unlink()

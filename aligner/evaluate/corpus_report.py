@@ -53,26 +53,29 @@ def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
 
 def suspect_span(row: dict) -> tuple[float, float, str] | None:
     """The transcript check's suspect of a summary row: (start s, end s, word), None without one."""
-    if not row.get("transcript_score"):
+    if not row.get("suspect_start"):
         return None
     return float(row["suspect_start"]), float(row["suspect_end"]), row["suspect_word"]
 
 
 def suspect_table(rows: list[dict], utterances: dict[str, Utterance]) -> list[str]:
-    """The report's section of the most suspect ``rows`` (``most_suspect_first`` order): with their transcript
-    check where the run had one (a score above ``SUSPECT_THRESHOLD`` marked), else their confidence."""
+    """The report's section of the most suspect ``rows`` (``most_suspect_first`` order, all the aligned ones):
+    the first ``SUSPECTS`` with their transcript check where the run had one (a score above ``SUSPECT_THRESHOLD``
+    marked, and how many are), else with their confidence."""
     if rows and rows[0].get("transcript_score"):
+        above = sum(float(r["transcript_score"]) > SUSPECT_THRESHOLD for r in rows if r.get("transcript_score"))
         return [
             f"## Transcript suspects, up to {SUSPECTS} (listen to the suspect word: is it said as written?)",
             "",
-            f"Scores above {SUSPECT_THRESHOLD:g} (nats; marked **bold**) are worth a listen (docs/transcripts.md).",
+            f"{above} of {len(rows)} utterances score above {SUSPECT_THRESHOLD:g} (nats; marked **bold**), worth a "
+            f"listen ({SUMMARY_NAME} has them all; docs/transcripts.md).",
             "",
             "| utterance | transcript score | suspect word | at (s) | text |",
             "|---|---|---|---|---|",
             *[
                 f"| `{r['rel_path']}` | {_score(float(r['transcript_score']))} | {r['suspect_word']} "
-                f"| {float(r['suspect_start']):.2f}-{float(r['suspect_end']):.2f} | {utterances[r['rel_path']].text} |"
-                for r in rows
+                f"| {_span(r)} | {utterances[r['rel_path']].text} |"
+                for r in rows[:SUSPECTS]
             ],
         ]
     return [
@@ -80,8 +83,15 @@ def suspect_table(rows: list[dict], utterances: dict[str, Utterance]) -> list[st
         "",
         "| utterance | mean log-posterior | text |",
         "|---|---|---|",
-        *[f"| `{r['rel_path']}` | {float(r['mean_log_prob']):.3f} | {utterances[r['rel_path']].text} |" for r in rows],
+        *[
+            f"| `{r['rel_path']}` | {float(r['mean_log_prob']):.3f} | {utterances[r['rel_path']].text} |"
+            for r in rows[:SUSPECTS]
+        ],
     ]
+
+
+def _span(row: dict) -> str:
+    return f"{float(row['suspect_start']):.2f}-{float(row['suspect_end']):.2f}" if row.get("suspect_start") else ""
 
 
 def _score(score: float) -> str:
@@ -108,7 +118,13 @@ def corpus_report(
         ipa = tokens.ipa
         durations = load_durations(durations_dir / f"{row['rel_path']}.pt").numpy()
         alignments[row["rel_path"]] = (ipa, durations)
-        totals.update(token_figures(ipa, durations))
+        try:
+            totals.update(token_figures(ipa, durations))
+        except ValueError as error:
+            raise ValueError(
+                f"{row['rel_path']}: {error}: its text changed since its durations were written; rerun the "
+                "extraction (it redoes such utterances)"
+            ) from error
     lines = [
         f"# Alignment report: {corpus}",
         "",
@@ -135,7 +151,7 @@ def corpus_report(
             f"| {100 * totals['one_frame_phones'] / max(totals['phones'], 1):.1f} % |"
         )
     scored = most_suspect_first(aligned)
-    lines += ["", *suspect_table(scored[:SUSPECTS], utterances), "", "## Pictures", ""]
+    lines += ["", *suspect_table(scored, utterances), "", "## Pictures", ""]
     half = pictures // 2
     chosen = [r["rel_path"] for r in scored[:half]]
     rest = scored[half:]

@@ -44,12 +44,15 @@ mel whose frame count is neither floor(samples / hop) nor samples // hop + 1, si
 short for its tokens. The mels are only read, never written.
 
 Existing outputs are skipped unless --overwrite, so a killed run resumes when the same command is run
-again: it removes the temporary files the killed run left and keeps its summary rows. Two runs must
+again: it removes the temporary files the killed run left and keeps its summary rows. An utterance
+whose tokens changed since its durations were written (a text fixed, another front end) is redone. Two runs must
 not write into the same output folder at once. Beside the durations, alignment_summary.csv scores
 every utterance (mean log-posterior along the path, share of tokens squeezed to one frame, longest
-token) and checks its text against its audio (transcript_score, the suspect_word the audio least
-supports, "+WORD" for speech the text lacks after WORD, and its time: docs/transcripts.md); the
-utterances above the check's threshold are listed at the end: listen to their suspect word.
+token) and checks its text against its audio: transcript_score (nats; above 5 is worth a listen),
+the suspect_word the audio least supports ("+WORD": speech the text lacks after WORD; "+" alone:
+before the first word; empty when nothing costs) and its time, suspect_start and suspect_end
+(seconds; docs/transcripts.md). The utterances above 5 are listed at the end: listen to their suspect
+word, fix the text, run the same command again.
 """
 
 from __future__ import annotations

@@ -81,10 +81,10 @@ def align(
         if method == "forced_align":
             needed = frames_needed([ids[k] for k in ctc_target_positions(ids, pauses_as_blank)])
         if needed > scores.shape[1] or len(ids) > n_mel:
-            grid = "CTC" if method in ("ctc", "forced_align") else "mel"
+            on_ctc = method in ("ctc", "forced_align")
+            ctc = f", {needed} needed of its {scores.shape[1]} CTC frames" if on_ctc else ""
             results[row] = AlignmentError(
-                f"audio too short for its tokens: {len(ids)} tokens for {n_mel} mel frames, "
-                f"{needed} needed of its {scores.shape[1]} {grid} frames"
+                f"audio too short for its tokens: {len(ids)} tokens for {n_mel} mel frames{ctc}"
             )
             continue
         if method == "forced_align":

@@ -10,7 +10,7 @@ import numpy as np
 
 from aligner.audio import AudioError, wav_frames
 from aligner.corpus import Corpus, MetadataError, Utterance
-from aligner.extract.summary import failed_row, metadata_row
+from aligner.extract.summary import SUMMARY_NAME, failed_row, metadata_row, read_rows, tokens_digest
 from aligner.text import intersperse
 from aligner.text.frontend import TextFrontend
 from aligner.tokens import UNKNOWN_SYMBOL, TokenError, Tokens, tokenise
@@ -50,12 +50,14 @@ class Job:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run has to do: ``jobs`` (longest first), how many outputs already exist, and the
-    summary rows of the utterances skipped while planning."""
+    """What a run has to do: ``jobs`` (longest first), how many outputs already exist (kept), how many exist
+    but are redone because the utterance's tokens changed since (``changed``: an edited text, another front
+    end), and the summary rows of the utterances skipped while planning."""
 
     jobs: list[Job]
     existing: int
     failed: list[dict]
+    changed: int = 0
 
 
 def output_path(corpus: Corpus, utterance: Utterance, fmt: str, out_dir: Path | None) -> Path:
@@ -108,15 +110,19 @@ def mel_grid(samples: int, wav: Path, mel: Path, n_frames: int, hop: int) -> boo
     )
 
 
-def plan_job(corpus: Corpus, tokens: Tokens, out: Path, add_blank: bool, overwrite: bool) -> Job | None:
-    """The job of one utterance, None when its output exists; ``ExtractionError`` on a missing mel (the run
+def plan_job(
+    corpus: Corpus, tokens: Tokens, out: Path, add_blank: bool, overwrite: bool, recorded: str | None = None
+) -> Job | None:
+    """The job of one utterance, None when its output exists and was aligned from the same tokens (``recorded``:
+    the ``tokens_digest`` of its summary row, None when unknown); ``ExtractionError`` on a missing mel (the run
     stops), ``UtteranceError``/``AudioError`` on a problem that skips it."""
     utterance = tokens.utterance
     mel = corpus.mel(utterance.rel_path)
     if mel is not None and not mel.is_file():
         hint = MEL_HINT.format(corpus=corpus.root)
         raise ExtractionError(f"utterance {utterance.rel_path}: mel {mel} is missing; {hint}")
-    if out.exists() and not overwrite:
+    token_ids = intersperse(tokens.ids) if add_blank else tokens.ids
+    if out.exists() and not overwrite and recorded in (None, tokens_digest(token_ids)):
         return None
     samples = wav_frames(utterance.wav, corpus.sample_rate, corpus.rate_source())
     if mel is None:  # the Matcha computes its mels in its loader, as upstream's: center=False
@@ -124,7 +130,6 @@ def plan_job(corpus: Corpus, tokens: Tokens, out: Path, add_blank: bool, overwri
     else:
         n_frames = mel_frames(mel)
         centred = mel_grid(samples, utterance.wav, mel, n_frames, corpus.hop_length)
-    token_ids = intersperse(tokens.ids) if add_blank else tokens.ids
     return Job(
         utterance.rel_path, utterance.text, utterance.language, tokens.ipa, token_ids, n_frames, centred,
         utterance.wav, out,
@@ -135,11 +140,17 @@ def plan_jobs(
     corpus: Corpus, frontend: TextFrontend, out_dir: Path | None, add_blank: bool, fmt: str, overwrite: bool
 ) -> Plan:
     """Read the corpus and decide what to do; stops (``ExtractionError``) on a missing mel, an unknown
-    symbol or two utterances sharing an output, naming them; any other problem skips the utterance."""
+    symbol or two utterances sharing an output, naming them; any other problem skips the utterance. An
+    existing output is kept unless ``overwrite`` or the tokens its summary row records are not the
+    utterance's any more."""
     problems: list[MetadataError] = []
     utterances = corpus.read(problems)
     failed = [metadata_row(problem) for problem in problems]
-    jobs, existing, outputs = [], 0, {}
+    summary = (out_dir or corpus.durations_dir) / SUMMARY_NAME
+    recorded = (
+        {row["rel_path"]: row.get("tokens_digest") or None for row in read_rows(summary)} if summary.is_file() else {}
+    )
+    jobs, existing, changed, outputs = [], 0, 0, {}
     for tokens in tokenise(utterances, frontend):
         if isinstance(tokens, TokenError):
             if tokens.cause == UNKNOWN_SYMBOL:
@@ -155,7 +166,7 @@ def plan_jobs(
             )
         outputs[out] = utterance.rel_path
         try:
-            job = plan_job(corpus, tokens, out, add_blank, overwrite)
+            job = plan_job(corpus, tokens, out, add_blank, overwrite, recorded.get(utterance.rel_path))
         except (UtteranceError, AudioError) as error:
             failed.append(failed_row(utterance.rel_path, str(error), error.cause))
             continue
@@ -163,4 +174,5 @@ def plan_jobs(
             existing += 1
         else:
             jobs.append(job)
-    return Plan(sorted(jobs, key=lambda job: -job.n_frames), existing, failed)
+            changed += out.exists() and not overwrite
+    return Plan(sorted(jobs, key=lambda job: -job.n_frames), existing, failed, changed)

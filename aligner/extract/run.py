@@ -40,6 +40,7 @@ from aligner.extract.summary import (
     merge_summary,
     most_suspect_first,
     part_path,
+    tokens_digest,
 )
 from aligner.extract.textgrid import write_textgrid
 from aligner.processes import process_state
@@ -98,9 +99,12 @@ def save_output(job: Job, durations: torch.Tensor, fmt: str) -> None:
 
 def suspect_columns(job: Job, check: TranscriptCheck | None, frontend: TextFrontend) -> dict:
     """The transcript check's columns of a summary row (empty without one): score, the text's suspect word
-    (``+WORD`` for a gap after WORD, ``+`` alone before the first word) and its span."""
+    (``+WORD`` for a gap after WORD, ``+`` alone before the first word) and its span; a score of 0 (no place
+    costs anything) names none."""
     if check is None:
         return {}
+    if check.word is None:
+        return {"transcript_score": f"{check.score:.2f}"}
     word = words_of(job.text, job.ipa, frontend, job.language, check.word)
     return {
         "transcript_score": f"{check.score:.2f}",
@@ -122,12 +126,16 @@ def summary_row(
         "rel_path": job.rel_path,
         "status": "ok",
         "tokens": len(job.token_ids),
+        "tokens_digest": tokens_digest(job.token_ids),
         "frames": job.n_frames,
         "mean_log_prob": f"{alignment.mean_log_prob:.4f}",
         "min_share": f"{alignment.min_share:.4f}",
         "longest_frames": int(durations[longest]),
         "longest_symbol": symbols[job.token_ids[longest]],
     }
+
+
+SUSPECTS_LISTED = 10  # the run's closing lines name this many suspects at the most
 
 
 class StageTimer:
@@ -244,14 +252,16 @@ def report(
     checked = [r for r in ordered if r.get("transcript_score")]
     suspects = [r for r in checked if float(r["transcript_score"]) > SUSPECT_THRESHOLD]
     if checked:
+        shown = f"; the first {SUSPECTS_LISTED} here" if len(suspects) > SUSPECTS_LISTED else ""
         lines.append(
-            f"transcript check: {len(suspects)} of {len(checked)} utterances above {SUSPECT_THRESHOLD:g} (listen to "
-            f"the suspect word; all in {SUMMARY_NAME}, by transcript_score)"
+            f"transcript check: {len(suspects)} of {len(checked)} utterances above {SUSPECT_THRESHOLD:g} nats (listen "
+            f"to the suspect word; all in {SUMMARY_NAME}, by transcript_score{shown}; fix a text, then rerun: "
+            "utterances whose text changed are redone)"
         )
         lines += [
             f"  {r['rel_path']:<14} score {float(r['transcript_score']):7.1f}  {r['suspect_word']!r} at "
             f"{float(r['suspect_start']):.2f}-{float(r['suspect_end']):.2f} s"
-            for r in suspects[:10]
+            for r in suspects[:SUSPECTS_LISTED]
         ]
     if ordered and not checked:
         lines.append(f"least confident utterances (check their text against the audio; all in {SUMMARY_NAME}):")
@@ -310,6 +320,12 @@ def run(args: argparse.Namespace) -> int:
             print(grid_line(corpus), file=sys.stderr)
         out_dir = args.out_dir or corpus.durations_dir  # the summary's folder, and the .pt files'
         plan = plan_jobs(corpus, frontend, args.out_dir, add_blank, fmt, args.overwrite)
+        if plan.changed and state.is_main_process:
+            print(
+                f"{plan.changed} utterance(s) redone: their tokens changed since their durations were written "
+                "(an edited text, or another text front end)",
+                file=sys.stderr,
+            )
         folders = sorted({out_dir, *(job.out.parent for job in plan.jobs)})
         folders += sorted({textgrid_path(corpus, job).parent for job in plan.jobs}) if args.textgrid else []
         aligner = make_aligner(args, pick_device(args.device, state), corpus, add_blank)

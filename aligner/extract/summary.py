@@ -5,6 +5,7 @@ process as it goes and merged atomically."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ SUMMARY_FIELDS = (
     "rel_path",
     "status",
     "tokens",
+    "tokens_digest",  # of the token ids aligned: a rerun redoes an utterance whose text or tokens changed since
     "frames",
     "mean_log_prob",
     "min_share",
@@ -32,6 +34,11 @@ SUMMARY_FIELDS = (
 UNKNOWN_CAUSE = "other"  # the cause of a failed row written before the summary had a cause column
 # Summary key of a filelist line without a usable rel_path: its file's name and line number (metadata.csv:12)
 LINE_KEY = re.compile(r".+\.csv:\d+")
+
+
+def tokens_digest(token_ids: list[int]) -> str:
+    """A short digest of an utterance's token ids (blanks included), recorded with its durations."""
+    return hashlib.sha1(",".join(map(str, token_ids)).encode()).hexdigest()[:12]
 
 
 def failed_row(key: str, message: str, cause: str, tokens: int | str = "", frames: int | str = "") -> dict:

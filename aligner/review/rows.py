@@ -106,7 +106,7 @@ def filelist_row(utterance: Utterance, corpus: Corpus, folder: Folder) -> Row:
     if summary and summary.get("mean_log_prob"):
         row.confidence = float(summary["mean_log_prob"])
     if summary and summary.get("transcript_score"):
-        row.transcript_score, row.suspect_word = float(summary["transcript_score"]), summary["suspect_word"]
+        row.transcript_score, row.suspect_word = float(summary["transcript_score"]), summary.get("suspect_word", "")
     if summary and summary["status"] != "ok":
         row.status, row.message = "failed", summary.get("message") or ""
         row.cause = row_cause(summary)

@@ -85,7 +85,7 @@ def durations_tier(
     summary = folder.summary.get(utterance.rel_path)
     if summary and summary.get("mean_log_prob"):
         tier["confidence"] = float(summary["mean_log_prob"])
-    if summary and summary.get("transcript_score"):
+    if summary and summary.get("suspect_start"):
         start, end = float(summary["suspect_start"]), float(summary["suspect_end"])
         tier["suspect"] = [start, end, summary["suspect_word"], float(summary["transcript_score"])]
     path = folder.durations(utterance)

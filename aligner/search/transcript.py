@@ -39,11 +39,11 @@ SUSPECT_THRESHOLD = 5.0  # nats: a place costing more than this is worth a liste
 class TranscriptCheck:
     """An utterance's worst place: ``score`` (its deficit in nats; larger: the more likely that the text does
     not match the audio there), ``word`` (the index of the word, in ``phone_words`` order, whose place it is;
-    for a gap, the word before it, -1 before the first) and whether it is a ``gap``, and its time span in
-    seconds (``start``, ``end``)."""
+    for a gap, the word before it, -1 before the first; None when no place costs anything) and whether it is
+    a ``gap``, and its time span in seconds (``start``, ``end``)."""
 
     score: float
-    word: int
+    word: int | None
     gap: bool
     start: float
     end: float
@@ -98,6 +98,8 @@ def check_transcript(
     beyond = (deficits - MARGIN).clamp(min=0)
     costs = [float(beyond[first:end].sum()) for first, end, _, _ in places]
     worst = max(range(len(places)), key=costs.__getitem__)
+    if costs[worst] == 0:
+        return TranscriptCheck(0.0, None, False, 0.0, 0.0)
     first, end, word, gap = places[worst]
 
     def seconds(frame: int) -> float:

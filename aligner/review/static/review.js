@@ -37,7 +37,8 @@
     { key: "longest", title: "longest token", width: "8%", number: (r) => r[C.longest_frames],
       text: (r) => (r[C.longest_frames] === null ? "" : r[C.longest_symbol] + " · " + r[C.longest_frames] + " fr") },
     { key: "transcript", title: "transcript · suspect", width: "11%", number: (r) => r[C.transcript_score],
-      text: (r) => (r[C.transcript_score] === null ? "" : fixed(r[C.transcript_score], 1) + " · " + r[C.suspect_word]) },
+      text: (r) => (r[C.transcript_score] === null ? ""
+        : fixed(r[C.transcript_score], 1) + (r[C.suspect_word] ? " · " + r[C.suspect_word] : "")) },
   ];
   // most suspect first where the run checked the transcripts, else least confident first
   const checked = ROWS.some((r) => r[C.transcript_score] !== null);
