@@ -122,7 +122,13 @@ browser:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for tests/test_review.py"; \
 		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: setup browser
+FLITE := /usr/bin/flite
+.PHONY: flite
+flite:
+	@test -x $(FLITE) || { echo "installing Debian's flite for tests/test_flite.py (the second synthesiser)"; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q flite; }
+
+test: setup browser flite
 	$(PY) -m pytest
 
 lint: setup

@@ -97,6 +97,7 @@ from tqdm import tqdm
 
 from aligner.audio import TTS_SAMPLE_RATE
 from aligner.demo.espeak_synth import EVENT_PHONEME, EVENT_WORD, VOICE_NAMES, EspeakSynth, Event, Synthesis
+from aligner.demo.flite_synth import FLITE_VOICES, FliteError, flite_reference, synthesise
 from aligner.text import is_phone_symbol, to_phonemes_multilingual
 
 SILENCE = ""
@@ -106,6 +107,7 @@ DEFAULT_SPEAKERS = 4
 ENGLISH = "en-us"
 ENGLISH_SHARE = 0.7
 MARKER = "demo_corpus.json"
+ENGINES = ("espeak", "flite")
 DERIVED = ("mels", "durations")
 MIN_GAP_SECONDS = 0.003
 _PCM_LIMIT = 32767 / 32768
@@ -444,24 +446,38 @@ def _write_item(root: Path, item: Item, pcm: np.ndarray, record: dict) -> None:
 
 
 def agreement_by_language(records: Sequence[dict]) -> dict[str, dict]:
-    """Per language (and ``"all"``): utterances, how many have agreeing phones, and the rate."""
+    """Per language (and ``"all"``): utterances, how many have agreeing phones (espeak-ng: its phones are the
+    Matcha tokens'; flite: each word said alone gave the sentence's phones), and the rate."""
     table: dict[str, dict] = {}
     for key in sorted({r["language"] for r in records}) + ["all"]:
         rows = [r for r in records if key in ("all", r["language"])]
-        agree = sum(r["phones_agree"] for r in rows)
+        agree = sum(r.get("phones_agree", r.get("words_agree")) for r in rows)
         table[key] = {"utterances": len(rows), "agree": agree, "rate": agree / len(rows) if rows else 0.0}
     return table
 
 
-def write_corpus(root: Path, items: Sequence[Item], progress: bool = True) -> list[dict]:
-    """Synthesise ``items`` into ``root`` (metadata.csv, wavs/, reference/); return the records."""
-    ipa = matcha_phonemes(items)
-    synth = EspeakSynth()  # fresh instance: same state at the start of every build
+def flite_item(item: Item) -> tuple[np.ndarray, dict]:
+    """One item spoken by flite (voice ``FLITE_VOICES[speaker % 3]``): its 24 kHz audio and its truth."""
+    voice = FLITE_VOICES[item.speaker % len(FLITE_VOICES)]
+    result = synthesise(item.text, voice)
+    pcm = resample_pcm(result.samples, result.sample_rate)
+    duration = round(len(pcm) / TTS_SAMPLE_RATE, 6)
+    return pcm, flite_reference(item.rel_path, item.speaker, item.text, voice, result, TTS_SAMPLE_RATE, duration)
+
+
+def write_corpus(root: Path, items: Sequence[Item], progress: bool = True, engine: str = "espeak") -> list[dict]:
+    """Synthesise ``items`` into ``root`` (metadata.csv, wavs/, reference/) with ``engine`` (``ENGINES``);
+    return the records."""
+    ipa = matcha_phonemes(items) if engine == "espeak" else {}
+    synth = EspeakSynth() if engine == "espeak" else None  # fresh instance: same state at every build's start
     records = []
     for item in tqdm(items, desc="synthesising", unit="utt", disable=not progress, file=sys.stderr):
-        result = synthesize(synth, item)
-        pcm = resample_pcm(result.samples, result.sample_rate)
-        record = reference_record(item, result, len(pcm), ipa[item.rel_path])
+        if synth is None:
+            pcm, record = flite_item(item)
+        else:
+            result = synthesize(synth, item)
+            pcm = resample_pcm(result.samples, result.sample_rate)
+            record = reference_record(item, result, len(pcm), ipa[item.rel_path])
         _write_item(root, item, pcm, record)
         records.append(record)
     lines = [f"{it.rel_path}|{it.speaker}|{it.language}|{it.text}\n" for it in items]
@@ -511,9 +527,15 @@ def build_corpus(
     languages: Sequence[str] = DEFAULT_LANGUAGES,
     speakers: int = DEFAULT_SPEAKERS,
     progress: bool = True,
+    engine: str = "espeak",
 ) -> dict:
-    """Build the demo corpus into ``out``; return the summary also written to ``out/demo_corpus.json``."""
+    """Build the demo corpus into ``out`` with ``engine`` (``ENGINES``; flite speaks English only); return
+    the summary also written to ``out/demo_corpus.json``."""
     out = Path(out)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "flite" and list(languages) != [ENGLISH]:
+        raise ValueError(f"flite speaks English only: give --languages {ENGLISH}")
     check_target(out)
     items = plan_corpus(n, seed, list(languages), speakers)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -522,11 +544,12 @@ def build_corpus(
         shutil.rmtree(staging)
     staging.mkdir()
     try:
-        records = write_corpus(staging, items, progress)
+        records = write_corpus(staging, items, progress, engine)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     summary = {
+        "engine": engine,
         "n": n,
         "seed": seed,
         "languages": list(languages),
@@ -534,7 +557,10 @@ def build_corpus(
         "sample_rate": TTS_SAMPLE_RATE,
         "audio_seconds": round(sum(r["duration"] for r in records), 3),
         "agreement": agreement_by_language(records),
-        "speaker_settings": {str(k): asdict(speaker_setting(k)) for k in range(speakers)},
+        "speaker_settings": {
+            str(k): FLITE_VOICES[k % len(FLITE_VOICES)] if engine == "flite" else asdict(speaker_setting(k))
+            for k in range(speakers)
+        },
     }
     (staging / MARKER).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     summary["kept_derived"] = _install(staging, out)
@@ -549,7 +575,11 @@ def _report(out: Path, summary: dict, seconds: float) -> str:
     ]
     if summary["kept_derived"]:
         lines.append("audio unchanged: kept the existing mels/ and durations/")
-    lines.append("phones agreeing with aligner.text.to_phonemes (ignoring spaces and punctuation):")
+    lines.append(
+        "words whose phones said alone are the sentence's (the rest placed by matching):"
+        if summary["engine"] == "flite"
+        else "phones agreeing with aligner.text.to_phonemes (ignoring spaces and punctuation):"
+    )
     for lang, row in summary["agreement"].items():
         lines.append(f"  {lang:<6} {row['agree']:>5}/{row['utterances']:<5} {100 * row['rate']:6.1f} %")
     return "\n".join(lines)
@@ -573,6 +603,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--speakers", type=int, default=DEFAULT_SPEAKERS, help=f"number of speakers (default {DEFAULT_SPEAKERS})"
     )
+    p.add_argument(
+        "--engine", choices=ENGINES, default="espeak",
+        help="espeak (default): espeak-ng, its phones the Matcha tokens'; flite: Debian's flite, voices awb, rms and "
+        "slt by speaker, English only (--languages en-us), its truth in CMU phones and words: scored at words",
+    )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -583,8 +618,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     languages = list(dict.fromkeys(code.strip() for code in args.languages.split(",") if code.strip()))
     t0 = time.perf_counter()
     try:
-        summary = build_corpus(args.out, args.n, args.seed, languages, args.speakers, progress=not args.quiet)
-    except (FileExistsError, ValueError) as err:
+        summary = build_corpus(
+            args.out, args.n, args.seed, languages, args.speakers, progress=not args.quiet, engine=args.engine
+        )
+    except (FileExistsError, ValueError, FliteError) as err:
         sys.exit(f"error: {err}")
     print(_report(args.out, summary, time.perf_counter() - t0))
 

@@ -137,9 +137,10 @@ def compare(
     ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     opened = open_corpus(corpus)
-    utterance_tokens = tokenise(opened.read(), frontend or resolve_frontend())  # once, for every system and pair
+    frontend = frontend or resolve_frontend()
+    utterance_tokens = tokenise(opened.read(), frontend)  # once, for every system and pair
     evaluations: dict[str, Evaluation] = {
-        name: score_tokens(opened, utterance_tokens, d) for name, d in systems.items()
+        name: score_tokens(opened, utterance_tokens, d, frontend) for name, d in systems.items()
     }
     pairs = {
         f"{a} - {b}": pair_differences(opened, utterance_tokens, systems[a], systems[b])

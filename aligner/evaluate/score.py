@@ -41,6 +41,7 @@ from aligner.audio import AudioError
 from aligner.corpus import Corpus, add_corpus_options, corpus_from_options, open_corpus
 from aligner.durations import load_durations, symbol_times
 from aligner.evaluate.phone_match import PhoneMismatch, match_phones
+from aligner.evaluate.word_match import word_boundary_errors_ms
 from aligner.mels import utterance_frames
 from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
 from aligner.tokens import TokenError, Tokens, tokenise
@@ -159,6 +160,7 @@ class Evaluation:
     errors_ms: dict[str, np.ndarray] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)
     ownership: dict[str, OwnershipCounts] = field(default_factory=dict)
+    word_errors_ms: dict[str, np.ndarray] = field(default_factory=dict)  # where phones disagree but words match
 
     def _figures(self, rel_paths: list[str]) -> dict:
         errors = [self.errors_ms[r] for r in rel_paths]
@@ -175,6 +177,13 @@ class Evaluation:
             table[language] = self._figures([r for r in self.errors_ms if self.languages[r] == language])
         table["all"] = self._figures(list(self.errors_ms))
         return table
+
+    def word_accuracy(self) -> dict | None:
+        """Accuracy at word boundaries (``aligner.evaluate.word_match``) of the utterances scored there, None
+        when there are none."""
+        if not self.word_errors_ms:
+            return None
+        return {"utterances": len(self.word_errors_ms), **accuracy(np.concatenate(list(self.word_errors_ms.values())))}
 
     def worst(self, n: int = 10) -> list[dict]:
         """The ``n`` utterances with the largest mean absolute boundary error, with their frame ownership."""
@@ -199,6 +208,7 @@ class Evaluation:
             "contract": {check: {"count": len(v), "examples": v[:20]} for check, v in self.contract.items()},
             "phones_disagree": self.disagreeing,
             "accuracy": self.by_language(),
+            "word_accuracy": self.word_accuracy(),
             "worst": self.worst(),
         }
 
@@ -208,12 +218,21 @@ def evaluate(corpus: Corpus | Path, durations_dir: Path, frontend: TextFrontend 
     length) whose reference exists against the ``{rel_path}.pt`` files of ``durations_dir``; its tokens come
     from ``frontend`` (``aligner.tokens``; default: the installed Matcha's, as extraction's do)."""
     corpus = open_corpus(corpus)
-    return score_tokens(corpus, tokenise(corpus.read(), frontend or resolve_frontend()), durations_dir)
+    frontend = frontend or resolve_frontend()
+    return score_tokens(corpus, tokenise(corpus.read(), frontend), durations_dir, frontend)
 
 
-def score_tokens(corpus: Corpus, utterance_tokens: list[Tokens | TokenError], durations_dir: Path) -> Evaluation:
+def score_tokens(
+    corpus: Corpus,
+    utterance_tokens: list[Tokens | TokenError],
+    durations_dir: Path,
+    frontend: TextFrontend | None = None,
+) -> Evaluation:
     """``evaluate`` of the utterances ``utterance_tokens`` (``aligner.tokens.tokenise`` of ``corpus``'s, in its
-    order) gives, so that several duration folders are scored on one tokenisation."""
+    order, by ``frontend``) gives, so that several duration folders are scored on one tokenisation. An utterance
+    whose reference phones are not its tokens' (another engine's phone set) is scored at its words where the
+    reference has them."""
+    frontend = frontend or resolve_frontend()
     seconds = corpus.frame_seconds
     result = Evaluation(str(durations_dir), utterances=len(utterance_tokens))
     for tokens in utterance_tokens:
@@ -245,7 +264,12 @@ def score_tokens(corpus: Corpus, utterance_tokens: list[Tokens | TokenError], du
             errors = boundary_errors_ms(ipa, durations, reference["phones"], seconds)
             ownership = frame_ownership(ipa, durations, reference["phones"], seconds)
         except PhoneMismatch:
-            result.disagreeing.append(rel_path)
+            try:
+                result.word_errors_ms[rel_path] = word_boundary_errors_ms(
+                    utterance.text, ipa, durations, reference.get("words") or [], seconds, frontend, utterance.language
+                )
+            except PhoneMismatch:
+                result.disagreeing.append(rel_path)
             continue
         result.errors_ms[rel_path] = errors
         result.ownership[rel_path] = ownership
@@ -300,6 +324,10 @@ def format_report(result: Evaluation) -> str:
     for check, rel_paths in result.contract.items():
         if rel_paths:
             lines.append(f"  {check.replace('_', ' ')}: {_examples(rel_paths)}")
+    words = result.word_accuracy()
+    if words:
+        lines.append(f"{'words':<9}{accuracy_cells(words)}  (word onsets and offsets of {words['utterances']} "
+                     "utterances whose reference phones are another engine's)")  # fmt: skip
     if result.disagreeing:
         lines.append(
             f"left out, phones disagree with tokens: {len(result.disagreeing)} ({_examples(result.disagreeing)})"
