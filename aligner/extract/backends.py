@@ -117,14 +117,18 @@ class Wav2Vec2Aligner:
         n_frames: list[int],
         centred: list[bool],
     ) -> list[Alignment | AlignmentError]:
-        """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave; a ``centred``
-        grid's frame f is centred at f * hop, so its CTC frames are met half a mel frame later."""
+        """Durations on the mel grid from what :meth:`posteriors` and :meth:`features` gave."""
         seconds = frame_seconds(self.hop_length, self.sample_rate)
-        offsets = [self.offset_ms / 1000 + (seconds / 2 if c else 0.0) for c in centred]
         return align(
-            log_probs, token_ids, n_frames, seconds, self.method, self.pauses_as_blank, offsets,
+            log_probs, token_ids, n_frames, seconds, self.method, self.pauses_as_blank, self.offsets(centred),
             self.acoustic, features, self.marks,
         )  # fmt: skip
+
+    def offsets(self, centred: list[bool]) -> list[float]:
+        """The time of CTC frame 0's centre on each utterance's mel grid, in seconds: a ``centred`` grid's frame f
+        is centred at f * hop, so its CTC frames are met half a mel frame later."""
+        seconds = frame_seconds(self.hop_length, self.sample_rate)
+        return [self.offset_ms / 1000 + (seconds / 2 if c else 0.0) for c in centred]
 
     def align(
         self, audios: list[Wav2Vec2Audio], token_ids: list[list[int]], n_frames: list[int], centred: list[bool]

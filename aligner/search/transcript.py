@@ -80,6 +80,7 @@ def check_transcript(
     ``token_ids``: its Matcha tokens (blanks interspersed or not), with at least one phone; ``pauses_as_blank``:
     a phones-only CTC head (pauses are not targets); ``offset``: the time of CTC frame 0's centre in seconds.
     A text with more targets than the audio has CTC frames gets an infinite score on its whole span."""
+    log_probs = log_probs.detach().float().cpu()  # once: the Viterbi path and the deficits run on the CPU
     positions = ctc_target_positions(token_ids, pauses_as_blank)
     targets = [token_ids[k] for k in positions]
     words = phone_words(token_ids)
