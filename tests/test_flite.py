@@ -91,3 +91,19 @@ def test_words_are_scored_at_their_onsets_and_offsets_with_joined_words_as_one()
     assert errors.tolist() == pytest.approx([-4, 0, 0, 0, 0, 4, 0, 0])
     with pytest.raises(PhoneMismatch, match="not the text's"):
         word_boundary_errors_ms(text, ipa, durations, words[:-1], 0.01, FRONTEND, "en")
+
+
+def test_words_that_abut_in_the_truth_meet_in_the_middle_of_the_space_between_them():
+    ipa = "ɪn ɪt"
+    durations = np.array([1, 2, 1, 2, 1, 3, 1, 2, 1, 2, 1])  # the space (token 5) holds 3 frames
+    starts, ends = symbol_times(durations, len(ipa), 0.01)
+    middle = (ends[1] + starts[3]) / 2
+    words = [{"label": "in", "start": starts[0], "end": middle}, {"label": "it", "start": middle, "end": ends[4]}]
+    errors = word_boundary_errors_ms("in it", ipa, durations, words, 0.01, FRONTEND, "en")
+    assert errors.tolist() == pytest.approx([0, 0, 0, 0])
+    words[1]["start"] += 0.005  # a pause of 5 ms in the truth: each word keeps its own phones' boundary
+    words[0]["end"] -= 0.005
+    errors = word_boundary_errors_ms("in it", ipa, durations, words, 0.01, FRONTEND, "en")
+    assert errors.tolist() == pytest.approx(
+        [0, 1000 * (ends[1] - middle + 0.005), 1000 * (starts[3] - middle - 0.005), 0]
+    )

@@ -5,6 +5,10 @@ character starts and ends where its last one ends (``aligner.durations.symbol_ti
 symbols split evenly). ``aligner.words.word_sources`` tells which words of the text each came from; token words
 and text words that overlap there make one unit (a number read as two token words; "of the", which espeak-ng
 joins into one), scored at its onset and offset against the reference words it spans, as phones are.
+
+Where the truth has no silence between two words (flite's words abut), the tokens between them (a space, its
+blanks) cannot hold nothing: each holds a frame at least. There the boundary of both words is the middle of
+what lies between their phones, as a blank between two phones is split between them.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ def word_boundary_errors_ms(
     runs = token_word_positions(ipa)
     predicted, truth = [], []
     for first_run, last_run, first_word, last_word in word_units(word_sources(text, ipa, frontend, language)):
-        predicted.append((starts[runs[first_run][0]], ends[runs[last_run][-1]]))
+        predicted.append([starts[runs[first_run][0]], ends[runs[last_run][-1]]])
         truth.append((words[first_word]["start"], words[last_word]["end"]))
+    for k in range(1, len(truth)):
+        if truth[k - 1][1] == truth[k][0]:  # abutting words: the middle of the tokens between them
+            middle = (predicted[k - 1][1] + predicted[k][0]) / 2
+            predicted[k - 1][1] = predicted[k][0] = middle
     return (np.array(predicted) - np.array(truth)).ravel() * 1000.0
