@@ -18,16 +18,22 @@ from aligner.text.frontend import TextFrontend
 PUNCTUATION = ".,;:!?\"'()[]«»“”‘’…"
 
 
+def token_word_positions(tokens: str) -> list[list[int]]:
+    """The character positions of each run of phone symbols in a token string (one token per character)."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for position, symbol in enumerate(tokens):
+        if is_phone_symbol(symbol):
+            current.append(position)
+        elif current:
+            runs.append(current)
+            current = []
+    return runs + [current] if current else runs
+
+
 def token_words(tokens: str) -> list[str]:
     """The runs of phone symbols in a token string (one token per character), in order."""
-    words, current = [], ""
-    for symbol in tokens:
-        if is_phone_symbol(symbol):
-            current += symbol
-        elif current:
-            words.append(current)
-            current = ""
-    return words + [current] if current else words
+    return ["".join(tokens[k] for k in run) for run in token_word_positions(tokens)]
 
 
 def text_words(text: str) -> list[str]:

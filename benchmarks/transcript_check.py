@@ -32,7 +32,7 @@ from aligner.corpus import Corpus, Utterance
 from aligner.extract.backends import Wav2Vec2Aligner
 from aligner.extract.cli import main as extract
 from aligner.extract.plan import plan_jobs
-from aligner.extract.summary import SUMMARY_NAME, read_summary
+from aligner.extract.summary import SUMMARY_NAME, most_suspect_first, read_summary
 from aligner.search.transcript import SUSPECT_THRESHOLD, check_transcript
 from aligner.text.frontend import resolve_frontend
 from aligner.words import text_words, words_of
@@ -124,8 +124,7 @@ def write_copy(corpus: Corpus, utterances: list[Utterance], corruptions: dict[st
 def ranking(rows: list[dict]) -> list[str]:
     """rel_paths most suspect first: failed rows, then ok rows by descending ``transcript_score``."""
     failed = sorted(r["rel_path"] for r in rows if r["status"] != "ok")
-    scored = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: -float(r["transcript_score"]))
-    return failed + [r["rel_path"] for r in scored]
+    return failed + [r["rel_path"] for r in most_suspect_first(rows)]
 
 
 def named_right(corruption: dict, text: str, suspect: str) -> bool:

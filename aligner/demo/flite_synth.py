@@ -12,9 +12,11 @@ the Matcha tokens' IPA, so they are scored at word boundaries (``aligner.evaluat
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -75,17 +77,18 @@ def synthesise(text: str, voice: str) -> FliteSynthesis:
     return FliteSynthesis(samples, rate, parse_segments(done.stdout))
 
 
-def word_phones(word: str, voice: str) -> list[str]:
+@functools.cache  # a corpus says the same words again and again; each is a flite process
+def word_phones(word: str, voice: str) -> tuple[str, ...]:
     """The phones flite speaks for ``word`` alone (pauses left out)."""
     done = subprocess.run(
         [flite_binary(), "-voice", voice, "-ps", "-t", word, "-o", "none"], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise FliteError(f"flite failed on the word {word!r}: {done.stderr.strip()}")
-    return [label for label in done.stdout.split() if label != PAUSE]
+    return tuple(label for label in done.stdout.split() if label != PAUSE)
 
 
-def phone_owners(spoken: list[str], alone: list[list[str]]) -> list[int]:
+def phone_owners(spoken: list[str], alone: Sequence[Sequence[str]]) -> list[int]:
     """For each phone of the sentence (``spoken``, pauses left out), the index of the word it belongs to, from
     the phones of each word said alone: equal stretches map one to one, a stretch said otherwise is shared out
     in order among the words it replaces, an extra phone joins the word before it."""

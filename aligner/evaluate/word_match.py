@@ -17,22 +17,8 @@ import numpy as np
 
 from aligner.durations import symbol_times
 from aligner.evaluate.phone_match import PhoneMismatch
-from aligner.text import is_phone_symbol
 from aligner.text.frontend import TextFrontend
-from aligner.words import text_words, word_sources
-
-
-def token_word_positions(ipa: str) -> list[list[int]]:
-    """The character positions of each token word of ``ipa`` (runs of phone symbols)."""
-    runs: list[list[int]] = []
-    current: list[int] = []
-    for position, symbol in enumerate(ipa + " "):
-        if position < len(ipa) and is_phone_symbol(symbol):
-            current.append(position)
-        elif current:
-            runs.append(current)
-            current = []
-    return runs
+from aligner.words import text_words, token_word_positions, word_sources
 
 
 def word_units(sources: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:

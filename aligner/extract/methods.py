@@ -24,7 +24,7 @@ from aligner.acoustic.search import acoustic_search
 from aligner.search.forced_align import ctc_target_positions, forced_align_intervals, frames_needed
 from aligner.search.marks import annotation_groups, settle
 from aligner.search.mas import Alignment, AlignmentError, batched_mas
-from aligner.search.scores import CTC_FRAME_SECONDS, score_matrix, to_frame_grid
+from aligner.search.scores import ctc_edge_seconds, score_matrix, to_frame_grid
 from aligner.search.timing import durations_from_intervals
 from aligner.search.transcript import check_transcript
 
@@ -38,7 +38,7 @@ def _path_score(scores: torch.Tensor, durations: torch.Tensor) -> float:
 
 def _ctc_intervals(durations: torch.Tensor, offset: float, audio_seconds: float) -> tuple[np.ndarray, np.ndarray]:
     edges = np.concatenate([[0], np.cumsum(durations.numpy())])
-    times = offset + (edges - 0.5) * CTC_FRAME_SECONDS
+    times = ctc_edge_seconds(edges, offset)
     times[0], times[-1] = 0.0, audio_seconds
     return times[:-1], times[1:]
 

@@ -135,7 +135,7 @@ def summary_row(
     }
 
 
-SUSPECTS_LISTED = 10  # the run's closing lines name this many suspects at the most
+SUSPECTS_LISTED = 10  # the run's closing lines name this many suspects (or least confident) at the most
 
 
 class StageTimer:
@@ -269,7 +269,7 @@ def report(
             f"  {r['rel_path']:<14} mean log-posterior {float(r['mean_log_prob']):7.3f}  "
             f"one-frame tokens {100 * float(r['min_share']):5.1f}%  "
             f"longest {r['longest_frames']} frames ({r['longest_symbol']!r})"
-            for r in ordered[:10]
+            for r in ordered[:SUSPECTS_LISTED]
         ]
     total = sum(timer.seconds.values())
     if total and audio_seconds:

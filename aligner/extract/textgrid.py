@@ -16,20 +16,14 @@ from praatio.utilities.constants import Interval
 
 from aligner.durations import atomic_write, symbol_times
 from aligner.text import is_phone_symbol
+from aligner.words import token_word_positions
 
 
 def tiers(ipa: str, durations: np.ndarray, frame_seconds: float) -> dict[str, list[tuple[float, float, str]]]:
     """Intervals (start, end, label) of the phones and words tiers."""
     starts, ends = symbol_times(durations, len(ipa), frame_seconds)
     phones = [(starts[i], ends[i], c) for i, c in enumerate(ipa) if is_phone_symbol(c)]
-    words: list[tuple[float, float, str]] = []
-    current: list[int] = []
-    for i, c in enumerate(ipa + " "):
-        if i < len(ipa) and is_phone_symbol(c):
-            current.append(i)
-        elif current:
-            words.append((starts[current[0]], ends[current[-1]], "".join(ipa[j] for j in current)))
-            current = []
+    words = [(starts[run[0]], ends[run[-1]], "".join(ipa[k] for k in run)) for run in token_word_positions(ipa)]
     return {"phones": phones, "words": words}
 
 

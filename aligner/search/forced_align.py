@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from aligner.search.scores import CTC_FRAME_SECONDS
+from aligner.search.scores import ctc_edge_seconds
 from aligner.text import BLANK_ID, NON_PHONE_IDS
 
 
@@ -40,8 +40,7 @@ def forced_align_intervals(
     starts = np.zeros(len(token_ids))
     ends = np.zeros(len(token_ids))
     for k, (start, end) in zip(positions, spans, strict=True):
-        starts[k] = offset + (start - 0.5) * CTC_FRAME_SECONDS
-        ends[k] = offset + (end - 0.5) * CTC_FRAME_SECONDS
+        starts[k], ends[k] = ctc_edge_seconds(start, offset), ctc_edge_seconds(end, offset)
     targets_at = set(positions)
     following_start = audio_seconds
     for k in reversed(range(len(token_ids))):  # a gap token ends where the next span starts

@@ -8,11 +8,20 @@ emits space or punctuation; for it those tokens are pauses and are scored by the
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from aligner.text import BLANK_ID, NON_PHONE_IDS
 
 CTC_FRAME_SECONDS = 0.02  # Wav2Vec2: 320 samples at 16 kHz
+
+
+def ctc_edge_seconds(frame: int | np.ndarray, offset: float) -> float | np.ndarray:
+    """The time (s) where CTC frame ``frame`` starts (an int or an array of them), half a frame before its
+    centre; ``offset``: the centre of frame 0."""
+    return offset + (frame - 0.5) * CTC_FRAME_SECONDS
+
+
 # Time of the centre of CTC frame 0: the feature encoder's 400-sample receptive field starts at 0.
 NOMINAL_OFFSET_SECONDS = 0.0125
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from aligner.search.forced_align import ctc_target_positions, forced_path, frames_needed
-from aligner.search.scores import CTC_FRAME_SECONDS
+from aligner.search.scores import ctc_edge_seconds
 from aligner.text import BLANK_ID, NON_PHONE_IDS
 
 # nats: a frame's deficit counts beyond this margin only, so that a checkpoint unsure of its phones (little
@@ -104,6 +104,6 @@ def check_transcript(
     first, end, word, gap = places[worst]
 
     def seconds(frame: int) -> float:
-        return min(max(offset + (frame - 0.5) * CTC_FRAME_SECONDS, 0.0), audio_seconds)
+        return min(max(ctc_edge_seconds(frame, offset), 0.0), audio_seconds)
 
     return TranscriptCheck(costs[worst], word, gap, seconds(first), seconds(end))
