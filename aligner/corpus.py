@@ -205,15 +205,26 @@ class Corpus:
         )
 
     @cached_property
-    def wav_rates(self) -> Counter:
-        """How many of the corpus's wavs have each sample rate (from their headers; unreadable ones skipped)."""
-        rates: Counter = Counter()
+    def wav_headers(self) -> list[tuple[int, int]]:
+        """(sample rate, samples) of each readable wav of the corpus, from its header (unreadable ones skipped)."""
+        headers = []
         for utterance in self.read(problems=[]):
             try:
-                rates[sf.info(str(utterance.wav)).samplerate] += 1
+                info = sf.info(str(utterance.wav))
             except (sf.LibsndfileError, RuntimeError, OSError):
                 continue
-        return rates
+            headers.append((info.samplerate, info.frames))
+        return headers
+
+    @property
+    def wav_rates(self) -> Counter:
+        """How many of the corpus's wavs have each sample rate (``wav_headers``)."""
+        return Counter(rate for rate, _ in self.wav_headers)
+
+    @property
+    def audio_hours(self) -> float:
+        """Hours of audio in the corpus's readable wavs (``wav_headers``)."""
+        return sum(samples / rate for rate, samples in self.wav_headers) / 3600
 
     @cached_property
     def sample_rate(self) -> int:

@@ -201,6 +201,23 @@ def transcripts(runs: list[dict]) -> list[str]:
     ]
 
 
+def small_corpora(runs: list[dict]) -> list[str]:
+    """Test and held-out PER of tiny.yaml variants per training corpus."""
+    rows = [
+        [Path(r["corpus"]).name, r["variant"], f"{pct(r['test_per'])} ({r['test_utterances']})", pct(r["held_out_per"]),
+         r["best_step"]]
+        for run in runs
+        for r in run["runs"]
+    ]  # fmt: skip
+    return [
+        "## Small corpora (benchmarks/small_corpus.py)",
+        "",
+        *table(["corpus", "variant", "test PER (utterances)", "held-out PER", "best step"], rows),
+        "",
+        "Test PER: greedy CTC on a test corpus's sentences the training corpus lacks (docs/training.md).",
+    ]
+
+
 def gpu_checks(runs: list[tuple[str, dict]]) -> list[str]:
     """Training precisions, CLI speed and failed checks of the GPU checks."""
     lines = ["## GPU check (scripts/gpu_check.sh)", ""]
@@ -232,6 +249,7 @@ def render(results: Path) -> str:
         (memory, [d for _, d in by_kind.get("memory", [])]),
         (accuracy, [d for _, d in by_kind.get("accuracy", [])]),
         (transcripts, [d for _, d in by_kind.get("transcript_check", [])]),
+        (small_corpora, [d for _, d in by_kind.get("small_corpus", [])]),
         (gpu_checks, gpu),
     ]
     lines = [

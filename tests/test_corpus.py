@@ -116,6 +116,15 @@ def test_the_corpus_rate_is_the_yamls_else_the_one_most_wavs_have(tmp_path):
     assert Corpus.open(None, config).sample_rate == 16000
 
 
+def test_the_corpus_audio_is_summed_from_the_wav_headers_of_every_rate(tmp_path):
+    lines = [f"0/{i}|0|en-us|Hello." for i in range(4)]
+    (tmp_path / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for i, (rate, seconds) in enumerate([(22050, 1.5), (16000, 0.5), (24000, 2.0)]):
+        write_wav(tmp_path / "wavs" / "0" / f"{i}.wav", rate, seconds)
+    (tmp_path / "wavs" / "0" / "3.wav").write_bytes(b"not a wav")  # unreadable: left out
+    assert Corpus.open(tmp_path).audio_hours == pytest.approx(4.0 / 3600)
+
+
 def test_a_data_yaml_whose_rate_is_not_the_wavs_stops_naming_both_rates_and_a_wav(tmp_path):
     (tmp_path / "train.csv").write_text("0/0001|0|en-us|Hello.\n", encoding="utf-8")
     write_wav(tmp_path / "wavs" / "0" / "0001.wav", 24000)

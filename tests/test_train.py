@@ -20,12 +20,13 @@ from aligner.processes import cpu_only_processes, warn_if_one_cpu_process
 from aligner.text import symbols
 from aligner.training.config import parse_config
 from aligner.training.data import DataArguments
-from aligner.training.loop import TrainArguments, resolve_mixed_precision
+from aligner.training.loop import TrainArguments, apply_small_corpus, resolve_mixed_precision
 from aligner.training.metrics import edit_distance, greedy_decode
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "aligner" / "tiny.yaml"
 TYPES = (ModelArguments, DataArguments, TrainArguments)
+TINY_SETTINGS = yaml.safe_load(TINY.read_text())
 # Seed 1: on these 10 utterances the held-out PER of step 2 (0.85) is below that of step 4 (1.0), which the
 # test of the saved model needs; the run is deterministic, so the seed keeps it so.
 QUICK = ["--per_device_train_batch_size", "2", "--warmup_steps", "2", "--logging_steps", "1", "--acoustic_rounds", "0",
@@ -52,6 +53,24 @@ def test_yaml_values_and_command_line_overrides(tmp_path):
     assert model.model_config == {"hidden_size": 32, "layerdrop": 0.0, "num_hidden_layers": 2}  # merged
 
 
+def test_a_corpus_below_small_corpus_hours_trains_with_the_small_corpus_settings(tmp_path):
+    config = {"model_config": {"hidden_size": 32}, "small_corpus_hours": 0.5,
+              "small_corpus": {"model_config": {"hidden_dropout": 0.1}, "speed_perturbation": [0.9, 1.1]}}  # fmt: skip
+    for hours, applied in ((0.2, True), (0.5, False), (3.0, False)):
+        model, _, train = parse(tmp_path, config)
+        assert apply_small_corpus(model, train, hours) is applied
+        if applied:
+            assert model.model_config == {"hidden_size": 32, "hidden_dropout": 0.1}
+            assert train.speed_perturbation == [0.9, 1.1]
+        else:
+            assert model.model_config == {"hidden_size": 32} and train.speed_perturbation == [1.0]
+    model, _, train = parse(tmp_path, {**config, "small_corpus_hours": 0})
+    assert not apply_small_corpus(model, train, 0.2)
+    model, _, train = parse(tmp_path, TINY_SETTINGS)  # the shipped config: 200 utterances are small
+    assert apply_small_corpus(model, train, 0.17) and train.speed_perturbation == [0.9, 1.0, 1.1]
+    assert model.model_config["mask_time_prob"] == 0.05
+
+
 @pytest.mark.parametrize(
     ("config", "flags", "message"),
     [
@@ -59,6 +78,10 @@ def test_yaml_values_and_command_line_overrides(tmp_path):
         ({}, ["--max_steps", "many"], "max_steps: expected int"),
         ({"ctc_targets": "words"}, [], "ctc_targets"),
         ({"mixed_precision": "fp8"}, [], "mixed_precision"),
+        ({}, ["--speed_perturbation", "[1.0, -0.9]"], "speed_perturbation must be a list of positive factors"),
+        ({"small_corpus": {"speed_perturbation": [0]}}, [], "small_corpus.speed_perturbation must be"),
+        ({"small_corpus": {"dropout": 0.1}}, [], "small_corpus: unknown keys ['dropout']"),
+        ({"small_corpus": {"model_config": {"hidden_dropot": 0.1}}}, [], "unknown Wav2Vec2Config fields"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(tmp_path, capsys, config, flags, message):

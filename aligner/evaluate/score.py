@@ -40,7 +40,8 @@ import numpy as np
 from aligner.audio import AudioError
 from aligner.corpus import Corpus, add_corpus_options, corpus_from_options, open_corpus
 from aligner.durations import load_durations, symbol_times
-from aligner.evaluate.phone_match import PhoneMismatch, match_phones
+from aligner.evaluate.cmu_match import is_cmu, matched_phones
+from aligner.evaluate.phone_match import PhoneMismatch, PhoneSpan, match_phones
 from aligner.evaluate.word_match import word_boundary_errors_ms
 from aligner.mels import utterance_frames
 from aligner.text.frontend import FRONTEND_HELP, TextFrontend, resolve_frontend
@@ -53,11 +54,23 @@ CONTRACT_CHECKS = ("text_not_phonemised", "missing", "length_mismatch", "zero_du
 
 def boundary_errors_ms(ipa: str, durations: np.ndarray, phones: list[dict], seconds: float) -> np.ndarray:
     """Signed error (ms, positive = late) of every phone onset and offset (see aligner.evaluate.phone_match)."""
-    spans = match_phones(ipa, phones)
+    return span_errors_ms(ipa, durations, match_phones(ipa, phones), seconds)
+
+
+def span_errors_ms(
+    ipa: str,
+    durations: np.ndarray,
+    spans: list[PhoneSpan],
+    seconds: float,
+    edges: list[tuple[bool, bool]] | None = None,
+) -> np.ndarray:
+    """Signed error (ms, positive = late) of the onset and offset of every reference phone of ``spans``, in
+    order; with ``edges``, one (onset?, offset?) pair per span, only the edges marked true."""
     starts, ends = symbol_times(durations, len(ipa), seconds)
-    predicted = np.array([(starts[s.first_char], ends[s.last_char]) for s in spans])
-    truth = np.array([(s.start, s.end) for s in spans])
-    return (predicted - truth).ravel() * 1000.0
+    predicted = np.array([(starts[s.first_char], ends[s.last_char]) for s in spans]).reshape(-1, 2)
+    truth = np.array([(s.start, s.end) for s in spans]).reshape(-1, 2)
+    errors = (predicted - truth) * 1000.0
+    return errors.ravel() if edges is None else errors[np.array(edges, dtype=bool).reshape(-1, 2)]
 
 
 @dataclass
@@ -94,12 +107,17 @@ class OwnershipCounts:
 
 
 def frame_ownership(ipa: str, durations: np.ndarray, phones: list[dict], seconds: float) -> OwnershipCounts:
-    """Who holds the mel frames of each reference speech phone (the definitions of the module doc).
+    """Who holds the mel frames of each reference speech phone (the definitions of the module doc); the
+    phones matched to the tokens by :func:`aligner.evaluate.phone_match.match_phones`."""
+    return span_ownership(ipa, durations, match_phones(ipa, phones), seconds)
+
+
+def span_ownership(ipa: str, durations: np.ndarray, spans: list[PhoneSpan], seconds: float) -> OwnershipCounts:
+    """Who holds the mel frames of the reference phones of ``spans``.
 
     ``ipa``: the utterance's IPA string, L characters. ``durations``: frames per token, shape (2L+1,)
-    with add_blank (character i is token 2i+1, blanks at even indices) or (L,) without. ``phones``:
-    the reference ({label, start, end} dicts, seconds), matched to characters by
-    :func:`aligner.evaluate.phone_match.match_phones` (raises ``PhoneMismatch``). ``seconds``: length of
+    with add_blank (character i is token 2i+1, blanks at even indices) or (L,) without. ``spans``:
+    reference phones (seconds) and the characters that spell them. ``seconds``: length of
     one mel frame (hop / sample_rate, e.g. 256 / 24000). Returns the frames inside reference phones
     (``total``), those held by their phone's own tokens (``owned``) and those held by a blank outside them
     (``blank_between``), and per phone the ratio of its own tokens' duration to its reference duration.
@@ -118,7 +136,7 @@ def frame_ownership(ipa: str, durations: np.ndarray, phones: list[dict], seconds
     holder = np.searchsorted(ends, np.arange(n_frames), side="right")  # token k holds frame f: c(k-1) <= f < c(k)
     centres = (np.arange(n_frames) + 0.5) * seconds
     counts = OwnershipCounts()
-    for span in match_phones(ipa, phones):
+    for span in spans:
         first, last = (
             (2 * span.first_char + 1, 2 * span.last_char + 1) if add_blank else (span.first_char, span.last_char)
         )
@@ -161,6 +179,8 @@ class Evaluation:
     languages: dict[str, str] = field(default_factory=dict)
     ownership: dict[str, OwnershipCounts] = field(default_factory=dict)
     word_errors_ms: dict[str, np.ndarray] = field(default_factory=dict)  # where phones disagree but words match
+    cmu_errors_ms: dict[str, np.ndarray] = field(default_factory=dict)  # ARPAbet truth: matched phones
+    cmu_ownership: dict[str, OwnershipCounts] = field(default_factory=dict)
 
     def _figures(self, rel_paths: list[str]) -> dict:
         errors = [self.errors_ms[r] for r in rel_paths]
@@ -184,6 +204,17 @@ class Evaluation:
         if not self.word_errors_ms:
             return None
         return {"utterances": len(self.word_errors_ms), **accuracy(np.concatenate(list(self.word_errors_ms.values())))}
+
+    def cmu_accuracy(self) -> dict | None:
+        """Accuracy and frame ownership of the matched phones of ARPAbet references (``aligner.evaluate.cmu_match``),
+        None when there are none."""
+        if not self.cmu_errors_ms:
+            return None
+        return {
+            "utterances": len(self.cmu_errors_ms),
+            **accuracy(np.concatenate(list(self.cmu_errors_ms.values()))),
+            **OwnershipCounts.pooled(self.cmu_ownership.values()).figures(),
+        }
 
     def worst(self, n: int = 10) -> list[dict]:
         """The ``n`` utterances with the largest mean absolute boundary error, with their frame ownership."""
@@ -209,6 +240,7 @@ class Evaluation:
             "phones_disagree": self.disagreeing,
             "accuracy": self.by_language(),
             "word_accuracy": self.word_accuracy(),
+            "cmu_phone_accuracy": self.cmu_accuracy(),
             "worst": self.worst(),
         }
 
@@ -270,6 +302,14 @@ def score_tokens(
                 )
             except PhoneMismatch:
                 result.disagreeing.append(rel_path)
+                continue
+            if is_cmu(reference["phones"]):
+                matched = matched_phones(utterance.text, ipa, reference["words"], reference["phones"], frontend,
+                                         utterance.language)  # fmt: skip
+                spans = [span for span, _, _ in matched]
+                edges = [(onset, offset) for _, onset, offset in matched]
+                result.cmu_errors_ms[rel_path] = span_errors_ms(ipa, durations, spans, seconds, edges)
+                result.cmu_ownership[rel_path] = span_ownership(ipa, durations, spans, seconds)
             continue
         result.errors_ms[rel_path] = errors
         result.ownership[rel_path] = ownership
@@ -328,6 +368,10 @@ def format_report(result: Evaluation) -> str:
     if words:
         lines.append(f"{'words':<9}{accuracy_cells(words)}  (word onsets and offsets of {words['utterances']} "
                      "utterances whose reference phones are another engine's)")  # fmt: skip
+    cmu = result.cmu_accuracy()
+    if cmu:
+        lines.append(f"{'cmu':<9}{accuracy_cells(cmu)}  (phones inside words matched to the ARPAbet reference of "
+                     f"{cmu['utterances']} utterances: aligner.evaluate.cmu_match)")  # fmt: skip
     if result.disagreeing:
         lines.append(
             f"left out, phones disagree with tokens: {len(result.disagreeing)} ({_examples(result.disagreeing)})"

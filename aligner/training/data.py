@@ -44,6 +44,7 @@ from aligner.text import (
 )
 from aligner.text.frontend import TextFrontend, resolve_frontend
 from aligner.tokens import TokenError, tokenise
+from aligner.training.augment import SpeedPerturbation
 
 PIPELINE_VERSION = 4  # 4: the installed Matcha's front end, every filelist of the corpus
 MAX_EXAMPLES = 5
@@ -368,10 +369,16 @@ class LengthGroupedSampler(torch.utils.data.Sampler[int]):
 
 @dataclass
 class CTCCollator:
-    """Pads ``input_values`` with 0 (plus ``attention_mask``) and ``labels`` with -100."""
+    """Pads ``input_values`` with 0 (plus ``attention_mask``) and ``labels`` with -100; with ``speed``, each
+    utterance's audio first goes through its speed perturbation (training only)."""
+
+    speed: SpeedPerturbation | None = None
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         n = len(rows)
+        if self.speed is not None:
+            rows = [{**r, "input_values": self.speed(np.asarray(r["input_values"]), r["rel_path"], r["labels"])}
+                    for r in rows]  # fmt: skip
         input_lengths = torch.tensor([len(r["input_values"]) for r in rows])
         label_lengths = torch.tensor([len(r["labels"]) for r in rows])
         input_values = torch.zeros(n, int(input_lengths.max()))

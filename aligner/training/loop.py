@@ -42,12 +42,14 @@ from aligner.ctc.model import ModelArguments, build_model, ctc_loss, feature_ext
 from aligner.ctc.vocab import build_processor
 from aligner.processes import cpu_only_processes, process_state
 from aligner.text.frontend import FrontendError
+from aligner.training.augment import SpeedPerturbation
 from aligner.training.config import parse_config, to_dict
 from aligner.training.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
 from aligner.training.metrics import edit_distance, greedy_decode
 
 logger = logging.getLogger("aligner.train")
 MIXED_PRECISION = ("auto", "no", "fp16", "bf16")
+SMALL_CORPUS_KEYS = ("model_config", "speed_perturbation")
 
 
 @dataclass
@@ -97,8 +99,34 @@ class TrainArguments:
     acoustic_utterances: int = field(
         default=1000, metadata={"help": "fit the acoustic stage on at most this many utterances of the corpus"}
     )
+    speed_perturbation: list[float] = field(
+        default_factory=lambda: [1.0],
+        metadata={"help": "speed factors, one drawn per utterance and epoch (aligner.training.augment), "
+                  "e.g. [0.9, 1.0, 1.1]; [1.0]: none"},
+    )  # fmt: skip
+
+    small_corpus_hours: float = field(
+        default=0.0,
+        metadata={"help": "a corpus with less audio than this (hours, all its wavs) trains with the small_corpus "
+                  "settings (0: never)"},
+    )  # fmt: skip
+    small_corpus: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"help": "settings for a small corpus: model_config (merged into the model's) and "
+                  "speed_perturbation, e.g. {model_config: {hidden_dropout: 0.1}, speed_perturbation: [0.9, 1, 1.1]}"},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
+        for name, factors in (
+            ("speed_perturbation", self.speed_perturbation),
+            ("small_corpus.speed_perturbation", self.small_corpus.get("speed_perturbation", [1.0])),
+        ):
+            if not isinstance(factors, list) or not factors or any(not 0 < f for f in factors):
+                raise ValueError(f"{name} must be a list of positive factors, got {factors!r}")
+        unknown = sorted(set(self.small_corpus) - set(SMALL_CORPUS_KEYS))
+        if unknown:
+            raise ValueError(f"small_corpus: unknown keys {unknown} (known: {list(SMALL_CORPUS_KEYS)})")
+        ModelArguments(model_config=dict(self.small_corpus.get("model_config", {})))  # checks its fields
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.report_to not in ("tensorboard", "none"):
@@ -144,6 +172,19 @@ class BestModel:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step, self.per, self.weights = state["step"], state["per"], state["weights"]
+
+
+def apply_small_corpus(model_args: ModelArguments, args: TrainArguments, hours: float) -> bool:
+    """Merge ``args.small_corpus`` into ``model_args.model_config`` and ``args.speed_perturbation`` when the corpus
+    holds less than ``args.small_corpus_hours`` of audio (``hours``); returns whether it did. A model from
+    scratch overfits a small corpus (tiny.yaml on 200 utterances, 10 minutes of audio: training loss 0.02, the
+    held-out loss rising from step 500), and dropout, time masking and speed perturbation slow a large one:
+    benchmarks/small_corpus.py measures both (docs/training.md)."""
+    if not 0 < hours < args.small_corpus_hours:
+        return False
+    model_args.model_config = {**model_args.model_config, **args.small_corpus.get("model_config", {})}
+    args.speed_perturbation = list(args.small_corpus.get("speed_perturbation", args.speed_perturbation))
+    return True
 
 
 def resolve_mixed_precision(requested: str, device: torch.device) -> str:
@@ -201,23 +242,25 @@ def evaluate(
     return {"per": per, "eval_loss": torch.cat(losses).mean().item()}
 
 
-def make_loaders(data: PreparedData, args: TrainArguments) -> tuple[LengthGroupedSampler, Any, Any]:
-    """Training sampler and loader (length-grouped, reshuffled per epoch) and held-out loader (by length)."""
+def make_loaders(
+    data: PreparedData, args: TrainArguments, speed: SpeedPerturbation | None
+) -> tuple[LengthGroupedSampler, Any, Any]:
+    """Training sampler and loader (length-grouped, reshuffled per epoch; audio through ``speed`` when given)
+    and held-out loader (by length, never perturbed)."""
     lengths = [int(n) for n in data.train["input_length"]]
     group = args.per_device_train_batch_size if args.group_by_length else 1
     sampler = LengthGroupedSampler(lengths, group, args.seed)
-    collate = CTCCollator()
     train_loader = torch.utils.data.DataLoader(
         data.train,
         batch_size=args.per_device_train_batch_size,
         sampler=sampler,
-        collate_fn=collate,
+        collate_fn=CTCCollator(speed),
         num_workers=args.dataloader_num_workers,
     )
     eval_lengths = [int(n) for n in data.eval["input_length"]]
     eval_order = sorted(range(len(eval_lengths)), key=eval_lengths.__getitem__, reverse=True)
     eval_loader = torch.utils.data.DataLoader(
-        data.eval, batch_size=args.per_device_eval_batch_size, sampler=eval_order, collate_fn=collate
+        data.eval, batch_size=args.per_device_eval_batch_size, sampler=eval_order, collate_fn=CTCCollator()
     )
     return sampler, train_loader, eval_loader
 
@@ -277,6 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if process.is_main_process else logging.WARNING,
     )
     logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
+    try:
+        hours = data_args.open_corpus().audio_hours if args.small_corpus_hours > 0 else 0.0
+    except CorpusError as error:
+        logger.error("%s", error)
+        return 2
+    if apply_small_corpus(model_args, args, hours):
+        logger.info(
+            "%.2f h of audio, less than small_corpus_hours (%g): training with the small_corpus settings %s",
+            hours, args.small_corpus_hours, args.small_corpus,
+        )  # fmt: skip
     set_seed(args.seed)
     model = build_model(model_args)
     model.config.ctc_targets = data_args.ctc_targets
@@ -309,7 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("no training utterance left")
         return 1
 
-    sampler, train_loader, eval_loader = make_loaders(data, args)
+    speed = None
+    if set(args.speed_perturbation) != {1.0}:
+        speed = SpeedPerturbation(
+            tuple(args.speed_perturbation), args.seed, model.config.conv_kernel, model.config.conv_stride
+        )
+    sampler, train_loader, eval_loader = make_loaders(data, args, speed)
     optimizer, scheduler = make_optimizer(model, args, accelerator.num_processes)
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, eval_loader, scheduler
@@ -364,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = state.step >= args.max_steps
     while not stop:
         sampler.set_epoch(state.epoch)
+        if speed is not None:
+            speed.set_epoch(state.epoch)
         loader = accelerator.skip_first_batches(train_loader, state.batch) if state.batch else train_loader
         for batch in loader:
             with accelerator.accumulate(model):
