@@ -43,6 +43,28 @@ def test_an_utterance_sped_below_the_frames_its_targets_need_keeps_its_speed():
     assert only(1.1)(audio, "a", [5] * 10) is audio  # 10 repeats need 19 frames
 
 
+@pytest.mark.parametrize("factors", [(0.9, 1.1), (0.9, 1.0, 1.1), (0.8, 0.9, 1.1, 1.2)])
+def test_each_utterance_draws_its_own_factor_every_epoch(factors):
+    """Not one flip for all: between two epochs about (n - 1) / n of the utterances change factor, whatever n."""
+    speed = SpeedPerturbation(factors, seed=3, conv_kernel=KERNEL, conv_stride=STRIDE)
+    keys = [f"spk/{i:04d}" for i in range(300)]
+    draws = []
+    for epoch in range(6):
+        speed.set_epoch(epoch)
+        draws.append([speed.factor(k) for k in keys])
+    expected = (len(factors) - 1) / len(factors)
+    for epoch in range(1, 6):
+        changed = np.mean([a != b for a, b in zip(draws[0], draws[epoch], strict=True)])
+        assert abs(changed - expected) < 0.12, (epoch, changed)
+    assert len({tuple(d[k] for d in draws) for k in range(300)}) > 40  # many per-utterance patterns
+
+
+def test_unnormalised_input_stays_unnormalised():
+    audio = 0.1 * tone(440.0, 1.0)
+    speed = SpeedPerturbation((1.1,), seed=0, conv_kernel=KERNEL, conv_stride=STRIDE, normalise=False)
+    assert speed(audio, "a", [5]).std() == pytest.approx(0.1, abs=0.005)
+
+
 def test_the_draw_is_fixed_by_seed_epoch_and_utterance_and_covers_the_factors():
     speed = SpeedPerturbation((0.9, 1.0, 1.1), seed=3, conv_kernel=KERNEL, conv_stride=STRIDE)
     keys = [f"spk/{i:04d}" for i in range(300)]
@@ -68,6 +90,7 @@ def test_the_collator_pads_the_perturbed_audio():
     assert batch["labels"].tolist() == [[3, 4], [5, -100]]
 
 
-def test_factors_must_be_positive():
-    with pytest.raises(ValueError, match="positive"):
-        SpeedPerturbation((1.0, 0.0), seed=0, conv_kernel=KERNEL, conv_stride=STRIDE)
+def test_factors_must_be_speeds_of_speech():
+    for factors in ((1.0, 0.0), (1.0, 3.0), (True,), ()):
+        with pytest.raises(ValueError, match="speed factors must be a list of numbers from 0.5 to 2"):
+            SpeedPerturbation(factors, seed=0, conv_kernel=KERNEL, conv_stride=STRIDE)

@@ -78,8 +78,11 @@ def test_a_corpus_below_small_corpus_hours_trains_with_the_small_corpus_settings
         ({}, ["--max_steps", "many"], "max_steps: expected int"),
         ({"ctc_targets": "words"}, [], "ctc_targets"),
         ({"mixed_precision": "fp8"}, [], "mixed_precision"),
-        ({}, ["--speed_perturbation", "[1.0, -0.9]"], "speed_perturbation must be a list of positive factors"),
+        ({}, ["--speed_perturbation", "[1.0, -0.9]"], "speed_perturbation must be a list of numbers from 0.5 to 2"),
+        ({}, ["--speed_perturbation", "[0.9, fast]"], "speed_perturbation must be a list of numbers"),
+        ({}, ["--speed_perturbation", "[.inf]"], "speed_perturbation must be a list of numbers"),
         ({"small_corpus": {"speed_perturbation": [0]}}, [], "small_corpus.speed_perturbation must be"),
+        ({"small_corpus": {"model_config": [1]}}, [], "small_corpus.model_config must be a mapping"),
         ({"small_corpus": {"dropout": 0.1}}, [], "small_corpus: unknown keys ['dropout']"),
         ({"small_corpus": {"model_config": {"hidden_dropot": 0.1}}}, [], "unknown Wav2Vec2Config fields"),
     ],
@@ -215,6 +218,23 @@ def test_resume_from_checkpoint_continues_exactly(single_run, corpus, tmp_path):
     assert resumed["steps"] == 4 and [p["step"] for p in resumed["per_curve"]] == [2, 4]
     expected, actual = load_file(output_dir / "model.safetensors"), load_file(tmp_path / "model.safetensors")
     assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_resume_in_a_later_epoch_continues_exactly(corpus, tmp_path):
+    """9 training utterances in batches of 2: 5 batches an epoch, so step 6 is in epoch 1 (the batch order and
+    the speed perturbation of that epoch must be the uninterrupted run's). Without dropout and time masking:
+    their random draws after such a resume are not yet the uninterrupted run's (issue #27)."""
+    flags = ["--max_steps", "8", "--eval_steps", "8", "--save_steps", "6", "--report_to", "none",
+             "--small_corpus_hours", "0", "--speed_perturbation", "[0.9, 1.0, 1.1]"]  # fmt: skip
+    whole = train(corpus, tmp_path / "whole", *flags)
+    assert whole["epochs"] > 1 and whole["train_utterances"] == 9
+    shutil.copytree(
+        tmp_path / "whole" / "checkpoints" / "step_0000006", tmp_path / "resumed" / "checkpoints" / "step_0000006"
+    )
+    train(corpus, tmp_path / "resumed", *flags, "--resume_from_checkpoint", "latest")
+    expected, actual = (load_file(tmp_path / run / "model.safetensors") for run in ("whole", "resumed"))
     for name in expected:
         torch.testing.assert_close(actual[name], expected[name], rtol=1e-5, atol=1e-6, msg=name)
 

@@ -42,7 +42,7 @@ from aligner.ctc.model import ModelArguments, build_model, ctc_loss, feature_ext
 from aligner.ctc.vocab import build_processor
 from aligner.processes import cpu_only_processes, process_state
 from aligner.text.frontend import FrontendError
-from aligner.training.augment import SpeedPerturbation
+from aligner.training.augment import SpeedPerturbation, check_factors
 from aligner.training.config import parse_config, to_dict
 from aligner.training.data import CTCCollator, DataArguments, LengthGroupedSampler, PreparedData, prepare_data
 from aligner.training.metrics import edit_distance, greedy_decode
@@ -117,16 +117,15 @@ class TrainArguments:
     )  # fmt: skip
 
     def __post_init__(self) -> None:
-        for name, factors in (
-            ("speed_perturbation", self.speed_perturbation),
-            ("small_corpus.speed_perturbation", self.small_corpus.get("speed_perturbation", [1.0])),
-        ):
-            if not isinstance(factors, list) or not factors or any(not 0 < f for f in factors):
-                raise ValueError(f"{name} must be a list of positive factors, got {factors!r}")
+        check_factors("speed_perturbation", self.speed_perturbation)
+        check_factors("small_corpus.speed_perturbation", self.small_corpus.get("speed_perturbation", [1.0]))
         unknown = sorted(set(self.small_corpus) - set(SMALL_CORPUS_KEYS))
         if unknown:
             raise ValueError(f"small_corpus: unknown keys {unknown} (known: {list(SMALL_CORPUS_KEYS)})")
-        ModelArguments(model_config=dict(self.small_corpus.get("model_config", {})))  # checks its fields
+        small_model = self.small_corpus.get("model_config", {})
+        if not isinstance(small_model, dict):
+            raise ValueError(f"small_corpus.model_config must be a mapping, got {small_model!r}")
+        ModelArguments(model_config=small_model)  # checks its fields
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if self.report_to not in ("tensorboard", "none"):
@@ -365,8 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     speed = None
     if set(args.speed_perturbation) != {1.0}:
         speed = SpeedPerturbation(
-            tuple(args.speed_perturbation), args.seed, model.config.conv_kernel, model.config.conv_stride
-        )
+            tuple(args.speed_perturbation), args.seed, model.config.conv_kernel, model.config.conv_stride,
+            normalise=bool(extractor.do_normalize),
+        )  # fmt: skip
     sampler, train_loader, eval_loader = make_loaders(data, args, speed)
     optimizer, scheduler = make_optimizer(model, args, accelerator.num_processes)
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
@@ -421,10 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.monotonic()
     stop = state.step >= args.max_steps
     while not stop:
-        sampler.set_epoch(state.epoch)
         if speed is not None:
             speed.set_epoch(state.epoch)
         loader = accelerator.skip_first_batches(train_loader, state.batch) if state.batch else train_loader
+        # accelerate's loader sets its sampler's epoch from its own count of iterations, which a resumed run
+        # starts at 0: the epoch is set on the loader that iterates (it passes it to the sampler)
+        loader.set_epoch(state.epoch)
         for batch in loader:
             with accelerator.accumulate(model):
                 mask = batch["attention_mask"] if use_mask else None
