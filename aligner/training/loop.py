@@ -241,10 +241,8 @@ def evaluate(
     return {"per": per, "eval_loss": torch.cat(losses).mean().item()}
 
 
-def make_loaders(
-    data: PreparedData, args: TrainArguments, speed: SpeedPerturbation | None
-) -> tuple[LengthGroupedSampler, Any, Any]:
-    """Training sampler and loader (length-grouped, reshuffled per epoch; audio through ``speed`` when given)
+def make_loaders(data: PreparedData, args: TrainArguments, speed: SpeedPerturbation | None) -> tuple[Any, Any]:
+    """Training loader (length-grouped, reshuffled per epoch by its ``set_epoch``; audio through ``speed`` when given)
     and held-out loader (by length, never perturbed)."""
     lengths = [int(n) for n in data.train["input_length"]]
     group = args.per_device_train_batch_size if args.group_by_length else 1
@@ -261,7 +259,7 @@ def make_loaders(
     eval_loader = torch.utils.data.DataLoader(
         data.eval, batch_size=args.per_device_eval_batch_size, sampler=eval_order, collate_fn=CTCCollator()
     )
-    return sampler, train_loader, eval_loader
+    return train_loader, eval_loader
 
 
 def make_optimizer(model: torch.nn.Module, args: TrainArguments, num_processes: int) -> tuple[Any, Any]:
@@ -367,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             tuple(args.speed_perturbation), args.seed, model.config.conv_kernel, model.config.conv_stride,
             normalise=bool(extractor.do_normalize),
         )  # fmt: skip
-    sampler, train_loader, eval_loader = make_loaders(data, args, speed)
+    train_loader, eval_loader = make_loaders(data, args, speed)
     optimizer, scheduler = make_optimizer(model, args, accelerator.num_processes)
     model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
         model, optimizer, train_loader, eval_loader, scheduler
