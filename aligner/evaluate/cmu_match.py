@@ -35,10 +35,15 @@ LENGTH = "ːˑ"
 CLASSES = {"ə": "ʌ", "ɐ": "ʌ", "ɜ": "ɚ", "ᵻ": "ɪ", "ɾ": "t", "d": "t", "ɑ": "ɔ", "ɒ": "ɔ", "o": "oʊ"}
 
 
+def arpabet(label: str) -> str:
+    """An ARPAbet label as ``CMU_TO_IPA`` keys it: lower case, stress digit dropped ("AX0" -> "ax")."""
+    return label.rstrip("012").lower()
+
+
 def is_cmu(phones: list[dict]) -> bool:
     """Whether every spoken reference phone's label is an ARPAbet phone (silences labelled "")."""
     labels = [p["label"] for p in phones if p["label"]]
-    return bool(labels) and all(label.rstrip("012").lower() in CMU_TO_IPA for label in labels)
+    return bool(labels) and all(arpabet(label) in CMU_TO_IPA for label in labels)
 
 
 def phone_class(ipa: str) -> str:
@@ -84,7 +89,7 @@ def matched_phones(
         word = words[first_word]
         truth = [p for p in spoken if word["start"] <= p["start"] and p["end"] <= word["end"]]
         said = token_phones(ipa, runs[first_run])
-        reference = [phone_class(CMU_TO_IPA[p["label"].rstrip("012").lower()]) for p in truth]
+        reference = [phone_class(CMU_TO_IPA[arpabet(p["label"])]) for p in truth]
         blocks = SequenceMatcher(None, [phone_class(s) for s, _, _ in said], reference, autojunk=False)
         for a, b, size in blocks.get_matching_blocks():
             for k in range(size):

@@ -308,12 +308,17 @@ def _build(
 
 
 def prepare_data(
-    args: DataArguments, feature_extractor: Wav2Vec2FeatureExtractor, conv_kernel: list[int], conv_stride: list[int]
+    args: DataArguments,
+    feature_extractor: Wav2Vec2FeatureExtractor,
+    conv_kernel: list[int],
+    conv_stride: list[int],
+    corpus: Corpus | None = None,
 ) -> PreparedData:
-    """Prepared train/held-out datasets for ``args``'s corpus, from the cache when it holds them; the
-    ``PreparedData.frontend`` names the text front end used."""
+    """Prepared train/held-out datasets for ``args``'s corpus (``corpus``: that corpus already opened, so its
+    wav headers are read once), from the cache when it holds them; the ``PreparedData.frontend`` names the
+    text front end used."""
     conv = {"conv_kernel": list(conv_kernel), "conv_stride": list(conv_stride)}
-    corpus = args.open_corpus()
+    corpus = corpus or args.open_corpus()
     corpus.check_rates()  # a data YAML of another rate than its wavs: stop before any work (CorpusError)
     frontend = resolve_frontend(args.text_frontend)
     cache_root = Path(args.cache_dir) if args.cache_dir else corpus.root / ".cache" / "aligner"

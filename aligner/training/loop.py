@@ -318,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
     try:
-        hours = data_args.open_corpus().audio_hours if args.small_corpus_hours > 0 else 0.0
+        corpus = data_args.open_corpus()
+        hours = corpus.audio_hours if args.small_corpus_hours > 0 else 0.0
     except CorpusError as error:
         logger.error("%s", error)
         return 2
@@ -348,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with accelerator.main_process_first():
         try:
-            data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride)
+            data = prepare_data(data_args, extractor, model.config.conv_kernel, model.config.conv_stride, corpus)
         except (CorpusError, FrontendError) as error:
             logger.error("%s", error)
             return 2
@@ -512,7 +513,6 @@ def main(argv: list[str] | None = None) -> int:
             output_dir, best.step, 100 * best.per, len(state.curve), 100 * state.curve[-1]["per"], state.step,
         )  # fmt: skip
         if args.acoustic_rounds > 0:
-            corpus = data_args.open_corpus()
             fitted = fit_acoustic_stage(
                 output_dir, corpus, args.acoustic_rounds, args.acoustic_utterances, device=str(raw.device),
                 text_frontend=data_args.text_frontend,
