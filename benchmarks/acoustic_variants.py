@@ -13,27 +13,20 @@ accuracy and frame ownership), with the fit's wall time and the scoring time per
 from __future__ import annotations
 
 import argparse
-import json
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from aligner.acoustic.model import AcousticStage
 from aligner.acoustic.train import CTC_WEIGHT, MIN_CHANGE, ROUNDS, StageOptions, read_corpus, realign, viterbi_training
-from aligner.corpus import Corpus, reference_path
-from aligner.evaluate.phone_match import PhoneMismatch
-from aligner.evaluate.score import (
-    OwnershipCounts,
-    accuracy,
-    accuracy_cells,
-    accuracy_header,
-    boundary_errors_ms,
-    frame_ownership,
-)
+from aligner.corpus import Corpus
+from aligner.durations import save_durations
+from aligner.evaluate.score import accuracy_cells, accuracy_header, score_tokens
 from aligner.search.marks import annotation_groups
 from aligner.text.frontend import resolve_frontend
+from aligner.tokens import tokenise
 
 # name: (StageOptions, CTC weight, rounds, min_change); "before" is the stage as it was before #19 (one Gaussian
 # per class on the 360 features, at most 4 rounds until 1 % of the frames change); the others run as the default does
@@ -44,6 +37,7 @@ VARIANTS = {
     "lda+context": (StageOptions(n_states=1), CTC_WEIGHT, ROUNDS, MIN_CHANGE),
     "lda+2 states": (StageOptions(context=False), CTC_WEIGHT, ROUNDS, MIN_CHANGE),
     "lda+context+2 states": (StageOptions(), CTC_WEIGHT, ROUNDS, MIN_CHANGE),
+    "lda+context+2 states+fmllr": (StageOptions(speaker_adaptation=True), CTC_WEIGHT, ROUNDS, MIN_CHANGE),
 }
 
 
@@ -58,22 +52,17 @@ def load_items(args: argparse.Namespace) -> list:
     return items
 
 
-def score(corpus: Path, items: list, durations: list[torch.Tensor]) -> dict:
-    """aligner.evaluate.score's overall figures of these alignments."""
-    errors, ownership = [], []
-    for item, item_durations in zip(items, durations, strict=True):
-        phones = json.loads(reference_path(corpus, item.rel_path).read_text())["phones"]
-        d = item_durations.numpy()
-        try:
-            errors.append(boundary_errors_ms(item.ipa, d, phones, item.frame_seconds))
-            ownership.append(frame_ownership(item.ipa, d, phones, item.frame_seconds))
-        except PhoneMismatch:  # left out, as aligner.evaluate does
-            continue
-    return {
-        "utterances": len(errors),
-        **accuracy(np.concatenate(errors)),
-        **OwnershipCounts.pooled(ownership).figures(),
-    }
+def score(corpus: Corpus, tokens: list, items: list, durations: list[torch.Tensor]) -> dict:
+    """aligner.evaluate.score's overall figures of these alignments (``tokens``: the corpus's tokenisation):
+    at espeak-ng phones, or at the phones of an ARPAbet truth that match the tokens (flite's)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for item, item_durations in zip(items, durations, strict=True):
+            path = Path(folder) / f"{item.rel_path}.pt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_durations(path, item_durations)
+        scored = {item.rel_path for item in items}
+        result = score_tokens(corpus, [t for t in tokens if t.utterance.rel_path in scored], Path(folder))
+    return result.cmu_accuracy() or result.by_language()["all"]
 
 
 def main() -> None:
@@ -95,16 +84,18 @@ def main() -> None:
     print(f"{len(items)} utterances of {args.corpus}")
     print(f"{'variant':24s} {accuracy_header()}   fit s   score ms/utt")
     groups = annotation_groups([item.token_ids for item in items], "one-frame")
+    corpus = Corpus.open(args.corpus, None)
+    tokens = tokenise(corpus.read(), resolve_frontend("builtin"))
     for name in args.variant or list(VARIANTS):
         start = time.perf_counter()
         options, ctc_weight, rounds, min_change = VARIANTS[name]
-        model, offset, _ = viterbi_training(items, rounds, min_change, ctc_weight, options=options)
+        model, offset, _, transforms = viterbi_training(items, rounds, min_change, ctc_weight, options=options)
         fitted = time.perf_counter() - start
         stage = AcousticStage(model, ctc_weight)
         start = time.perf_counter()
-        durations = [path.durations for path in realign(stage, items, offset, groups)]
+        durations = [path.durations for path in realign(stage, items, offset, groups, transforms)]
         scored = (time.perf_counter() - start) / len(items) * 1000
-        print(f"{name:24s} {accuracy_cells(score(args.corpus, items, durations))}   {fitted:5.0f}   {scored:6.1f}")
+        print(f"{name:24s} {accuracy_cells(score(corpus, tokens, items, durations))}   {fitted:5.0f}   {scored:6.1f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import torch
 
 from aligner.acoustic.features import acoustic_features
 from aligner.acoustic.model import PAUSE_CLASS, AcousticModel, AcousticStage, GaussianStats, training_labels
-from aligner.acoustic.train import TrainingUtterance, fit_acoustic_stage, viterbi_training
+from aligner.acoustic.train import StageOptions, TrainingUtterance, fit_acoustic_stage, viterbi_training
 from aligner.audio import mel_spectrogram
 from aligner.extract.methods import align
 from aligner.search.scores import CTC_FRAME_SECONDS, NOMINAL_OFFSET_SECONDS
@@ -128,10 +128,15 @@ def test_viterbi_training_sets_the_ctc_offset_from_the_corpus_itself():
         ctc = spiked_log_probs(n_ctc, spikes)[:, tokens].T
         features = clean_features(layout, generator)
         items.append(TrainingUtterance(f"u{len(items)}", "abab", tokens, features, ctc, HOP))
-    model, offset, history = viterbi_training(items, rounds=3, min_change=0.0, ctc_weight=3.0)
+    model, offset, history, _ = viterbi_training(items, rounds=3, min_change=0.0, ctc_weight=3.0)
     assert offset == pytest.approx(NOMINAL_OFFSET_SECONDS - lag, abs=CTC_FRAME_SECONDS / 4)
     assert history[0]["offset_ms"] == pytest.approx(1000 * offset, abs=0.01)
     assert model.counts[A] > 0 and model.counts[B] > 0
+    plain = StageOptions(lda_dims=0, context=False, n_states=1)
+    adapted = StageOptions(lda_dims=0, context=False, n_states=1, speaker_adaptation=True)
+    one_speaker = viterbi_training(items, 3, 0.0, 3.0, options=adapted)
+    assert one_speaker[3] is None  # one speaker: no transform, the stage as without adaptation
+    assert torch.equal(one_speaker[0].means, viterbi_training(items, 3, 0.0, 3.0, options=plain)[0].means)
 
 
 def test_features_have_one_normalised_row_per_mel_frame_centred_on_it():

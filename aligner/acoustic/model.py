@@ -33,6 +33,7 @@ import scipy.linalg
 import torch
 from safetensors.torch import load_file, save_file
 
+from aligner.acoustic.adapt import transform
 from aligner.acoustic.context import ContextTree, is_context_phone, token_contexts
 from aligner.acoustic.features import project
 from aligner.search.states import state_rows
@@ -168,10 +169,12 @@ class AcousticModel:
     projection: torch.Tensor | None = None
     n_states: int = 1
 
-    def features(self, features: torch.Tensor) -> torch.Tensor:
+    def features(self, features: torch.Tensor, speaker_transform: torch.Tensor | None = None) -> torch.Tensor:
         """What the Gaussians score: ``features`` [frames, 360] themselves, or their LDA projection
-        (``project``) when the model has one."""
-        return features if self.projection is None else project(features, self.projection)
+        (``project``) when the model has one, through the speaker's fMLLR transform [D, D + 1]
+        (``aligner.acoustic.adapt``) when one is given."""
+        features = features if self.projection is None else project(features, self.projection)
+        return features if speaker_transform is None else transform(features, speaker_transform)
 
     def rows(self, token_ids: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """The rows the model scores (``aligner.search.states.state_rows``): one per token, two per phone token
@@ -273,15 +276,18 @@ class AcousticStage:
         token_ids: list[int],
         rows: tuple[torch.Tensor, torch.Tensor],
         ctc_scores: torch.Tensor,
+        speaker_transform: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Score matrix [rows, frames] over the model's ``rows`` of ``token_ids`` (``AcousticModel.rows``: one
-        row per token for a one-state model): acoustic log-likelihoods of ``features`` [frames, D], plus
+        row per token for a one-state model): acoustic log-likelihoods of ``features`` [frames, D] (through the
+        speaker's transform, ``AcousticModel.features``), plus
         ``ctc_weight`` times the CTC scores of the row's token on the mel grid (``ctc_scores`` [tokens,
         frames]), plus the blank tie-break."""
         device = ctc_scores.device
         row_token = rows[0].to(device)
         acoustic = self.model.log_likelihoods(
-            self.model.features(features).to(device), self.model.row_gaussians(token_ids, rows).to(device)
+            self.model.features(features, speaker_transform).to(device),
+            self.model.row_gaussians(token_ids, rows).to(device),
         )
         tie_break = blank_tie_break(token_ids).to(device)[row_token, None]
         return acoustic + self.ctc_weight * ctc_scores[row_token] + tie_break

@@ -28,13 +28,19 @@ def acoustic_search(
     token_ids: list[list[int]],
     ctc_scores: list[torch.Tensor],
     groups: list[list[MarkGroup]] | None,
+    speaker_transforms: list[torch.Tensor | None] | None = None,
 ) -> list[StatePath]:
     """The best path of every utterance through its acoustic stage scores (``AcousticStage.scores`` of
     ``features`` [frames, D], ``token_ids`` and ``ctc_scores`` [tokens, frames] on the mel grid): MAS
     (``batched_mas``) for a one-state model, the two-state search of ``aligner.search.states`` otherwise;
-    ``groups``: annotation-mark groups (``aligner.search.marks``) or None."""
+    ``groups``: annotation-mark groups (``aligner.search.marks``) or None; ``speaker_transforms``: each
+    utterance's speaker transform (``aligner.acoustic.adapt``), or None for none."""
     rows = [stage.model.rows(ids) for ids in token_ids]
-    matrices = [stage.scores(f, ids, r, c) for f, ids, r, c in zip(features, token_ids, rows, ctc_scores, strict=True)]
+    transforms = speaker_transforms or [None] * len(features)
+    matrices = [
+        stage.scores(f, ids, r, c, w)
+        for f, ids, r, c, w in zip(features, token_ids, rows, ctc_scores, transforms, strict=True)
+    ]
     if stage.model.n_states == 1:
         return [StatePath(d, d) for d in batched_mas(matrices, groups)]
     if groups is not None:

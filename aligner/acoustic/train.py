@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from aligner.acoustic.adapt import FmllrStats, transform
 from aligner.acoustic.context import PAUSE, grow_trees, is_context_phone, token_contexts
 from aligner.acoustic.features import LDA_DIMS, acoustic_features, project, spliced
 from aligner.acoustic.model import (
@@ -95,6 +96,7 @@ class TrainingUtterance:
     features: torch.Tensor  # [mel frames, D]
     ctc_scores: torch.Tensor  # [tokens, CTC frames]
     frame_seconds: float  # one mel frame of the corpus's grid (hop / sample_rate)
+    speaker: int = 0  # the corpus's spk_id
 
 
 def read_corpus(
@@ -139,7 +141,9 @@ def read_corpus(
         (log_probs,) = log_posteriors(model, extractor, [model_input(wav, rate, extractor)])
         ctc = score_matrix(log_probs, token_ids, pauses_as_blank).cpu()
         features = acoustic_features(wav, rate, n_frames, corpus.frame_seconds)
-        kept.append(TrainingUtterance(utterance.rel_path, ipa, token_ids, features, ctc, corpus.frame_seconds))
+        kept.append(
+            TrainingUtterance(utterance.rel_path, ipa, token_ids, features, ctc, corpus.frame_seconds, utterance.spk_id)
+        )
     if not kept:
         raise ValueError(f"{corpus.root}: no utterance to fit the acoustic model on")
     return kept
@@ -166,13 +170,17 @@ class StageOptions:
     ``lda_dims`` LDA dimensions over spliced frames from round 2 on (0: the 360 features as they are);
     ``context``: context-dependent Gaussians from round 2 on, their trees split while a split gains at least
     ``min_gain`` per frame with ``min_frames`` frames on each side (``aligner.acoustic.context``); ``n_states``:
-    states per phone token from round 2 on (1 or 2, ``aligner.search.states``)."""
+    states per phone token from round 2 on (1 or 2, ``aligner.search.states``); ``speaker_adaptation``: from round
+    2 on, on a corpus of more than one speaker, one fMLLR transform per speaker (``aligner.acoustic.adapt``)
+    estimated under each round's model, which is then re-estimated on the transformed features (speaker-adaptive
+    training)."""
 
     lda_dims: int = LDA_DIMS
     context: bool = True
     min_frames: int = 200
     min_gain: float = 0.2
     n_states: int = 2
+    speaker_adaptation: bool = False
 
 
 def first_halves(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
@@ -190,6 +198,35 @@ def frame_labels(item: TrainingUtterance, path: StatePath, n_states: int) -> tor
     owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), path.durations)
     position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
     return torch.where(labels > PAUSE_CLASS, state_class(labels, (position >= path.onsets[owner]).long()), labels)
+
+
+def frame_gaussians(model: AcousticModel, item: TrainingUtterance, path: StatePath) -> torch.Tensor:
+    """The Gaussian of ``model`` that holds every frame [frames] (int64) of ``item`` on ``path``, -1 for a frame
+    that trains no class (``training_labels``)."""
+    rows = model.rows(item.token_ids)
+    gaussians = model.row_gaussians(item.token_ids, rows)
+    n_tokens = len(item.token_ids)
+    rows_of_token = torch.bincount(rows[0], minlength=n_tokens)
+    first_row = torch.cumsum(rows_of_token, 0) - rows_of_token
+    owner = torch.repeat_interleave(torch.arange(n_tokens), path.durations)
+    position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
+    row = first_row[owner] + (position >= path.onsets[owner]).long()
+    labels = training_labels(item.token_ids, path.durations)
+    return torch.where(labels >= 0, gaussians[row], -1)
+
+
+def speaker_transforms(
+    model: AcousticModel, items: list[TrainingUtterance], features: list[torch.Tensor], paths: list[StatePath]
+) -> dict[int, torch.Tensor]:
+    """One fMLLR transform [D, D + 1] per speaker of ``items``, from its frames (``features``, one [frames, D]
+    per item, in ``model``'s space) and the Gaussians that hold them on ``paths``."""
+    stats: dict[int, FmllrStats] = {}
+    for item, item_features, path in zip(items, features, paths, strict=True):
+        held = frame_gaussians(model, item, path)
+        keep = held >= 0
+        speaker = stats.setdefault(item.speaker, FmllrStats(item_features.shape[1]))
+        speaker.add(item_features[keep], model.means[held[keep]], model.variances[held[keep]])
+    return {spk: speaker.estimate() for spk, speaker in sorted(stats.items())}
 
 
 def fit_lda(items: list[TrainingUtterance], durations: list[torch.Tensor], dims: int) -> torch.Tensor:
@@ -242,10 +279,14 @@ def fit(
 
 
 def realign(
-    stage: AcousticStage, items: list[TrainingUtterance], offset: float, groups: list[list[MarkGroup]] | None
+    stage: AcousticStage,
+    items: list[TrainingUtterance],
+    offset: float,
+    groups: list[list[MarkGroup]] | None,
+    transforms: dict[int, torch.Tensor] | None = None,
 ) -> list[StatePath]:
     """The best path of every item through ``stage``'s scores at CTC frame offset ``offset`` (s),
-    ``MAS_BATCH`` items per search."""
+    ``MAS_BATCH`` items per search; ``transforms``: the speakers' fMLLR transforms, or None for none."""
     paths = []
     for i in range(0, len(items), MAS_BATCH):
         batch = items[i : i + MAS_BATCH]
@@ -255,6 +296,7 @@ def realign(
             [item.token_ids for item in batch],
             [ctc_grid(item, offset) for item in batch],
             None if groups is None else groups[i : i + MAS_BATCH],
+            None if transforms is None else [transforms[item.speaker] for item in batch],
         )
     return paths
 
@@ -285,8 +327,9 @@ def viterbi_training(
     ctc_weight: float,
     marks: str = "one-frame",
     options: StageOptions | None = None,
-) -> tuple[AcousticModel, float, list[dict]]:
-    """The acoustic model, the CTC frame offset (s) and one history row per round (see module doc);
+) -> tuple[AcousticModel, float, list[dict], dict[int, torch.Tensor] | None]:
+    """The acoustic model, the CTC frame offset (s), one history row per round (see module doc) and the
+    speakers' fMLLR transforms of the last round (None without speaker adaptation);
     ``marks``: how annotation marks are aligned (``aligner.search.marks``); ``options``: what grows from
     round 2 on (None: one Gaussian per class on the 360 features throughout)."""
     offset = NOMINAL_OFFSET_SECONDS
@@ -294,8 +337,9 @@ def viterbi_training(
     seed = search([ctc_grid(item, offset) for item in items], groups)
     paths = [StatePath(d, d) for d in seed]
     history = []
-    model = projection = None
+    model = projection = transforms = None
     features = [item.features for item in items]
+    speakers = {item.speaker for item in items}
     for round_index in range(1, rounds + 1):
         round_options = None if round_index == 1 else options
         if round_index > 1 and options is not None and options.lda_dims:
@@ -308,8 +352,12 @@ def viterbi_training(
                     for i, p in zip(items, paths, strict=True)
                 ]
         model = fit(items, features, paths, round_options, projection)
+        if round_options is not None and round_options.speaker_adaptation and len(speakers) > 1:
+            transforms = speaker_transforms(model, items, features, paths)
+            adapted = [transform(f, transforms[item.speaker]) for item, f in zip(items, features, strict=True)]
+            model = fit(items, adapted, paths, round_options, projection)
         weight = 0.0 if round_index == 1 else ctc_weight
-        realigned = realign(AcousticStage(model, weight), items, offset, groups)
+        realigned = realign(AcousticStage(model, weight), items, offset, groups, transforms)
         change = changed_share([p.durations for p in paths], [p.durations for p in realigned])
         paths = realigned
         row = {"round": round_index, "ctc_weight": weight, "changed_frames": round(change, 4)}
@@ -323,7 +371,7 @@ def viterbi_training(
         history.append(row)
         if round_index > 1 and change < min_change:
             break
-    return model, offset, history
+    return model, offset, history, transforms
 
 
 def fit_acoustic_stage(
@@ -347,7 +395,7 @@ def fit_acoustic_stage(
     skipped: list[str] = []
     items = read_corpus(corpus, frontend, checkpoint, utterances, torch.device(device), skipped)
     options = StageOptions()
-    model, offset, history = viterbi_training(items, rounds, min_change, ctc_weight, marks, options)
+    model, offset, history, transforms = viterbi_training(items, rounds, min_change, ctc_weight, marks, options)
     result = {
         "offset_ms": round(offset * 1000, 2),
         "ctc_weight": ctc_weight,
