@@ -42,7 +42,7 @@ class FmllrStats:
         alpha^2 e1 + alpha e2 - frames = 0 (e1 = c_i G_i^-1 c_i^T, e2 = c_i G_i^-1 k_i^T) that gives the higher
         likelihood. The identity when there are fewer frames than parameters per row (D + 1)."""
         dim = self.k.shape[0]
-        w = torch.cat([torch.eye(dim, dtype=torch.float64), torch.zeros(dim, 1, dtype=torch.float64)], 1)
+        w = identity_transform(dim).double()
         if self.frames < dim + 1:
             return w.float()
         g_inverse = torch.linalg.inv(self.g)
