@@ -77,8 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     items = load_items(args)
     if args.speaker is not None:
-        speakers = {u.rel_path: u.spk_id for u in Corpus.open(args.corpus, None).read([])}
-        items = [item for item in items if str(speakers[item.rel_path]) == args.speaker]
+        items = [item for item in items if str(item.speaker) == args.speaker]
     if args.utterances:
         items = items[: args.utterances]
     print(f"{len(items)} utterances of {args.corpus}")

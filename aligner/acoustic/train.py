@@ -189,15 +189,22 @@ def first_halves(token_ids: list[int], durations: torch.Tensor) -> torch.Tensor:
     return torch.where(phones, (durations + 1) // 2, durations)
 
 
+def frame_states(path: StatePath) -> tuple[torch.Tensor, torch.Tensor]:
+    """The token [frames] and the state [frames] (0: onset or only state, 1: offset; by whether the frame lies
+    in its token's first ``path.onsets`` frames) of every frame on ``path``, both int64."""
+    owner = torch.repeat_interleave(torch.arange(len(path.durations)), path.durations)
+    position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
+    return owner, (position >= path.onsets[owner]).long()
+
+
 def frame_labels(item: TrainingUtterance, path: StatePath, n_states: int) -> torch.Tensor:
     """Class of every frame [frames] under an alignment: ``training_labels``'s, and with two states the state
-    class (``state_class``) of a phone frame, by whether it lies in its token's first ``path.onsets`` frames."""
+    class (``state_class``) of a phone frame (``frame_states``)."""
     labels = training_labels(item.token_ids, path.durations)
     if n_states == 1:
         return labels
-    owner = torch.repeat_interleave(torch.arange(len(item.token_ids)), path.durations)
-    position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
-    return torch.where(labels > PAUSE_CLASS, state_class(labels, (position >= path.onsets[owner]).long()), labels)
+    _, state = frame_states(path)
+    return torch.where(labels > PAUSE_CLASS, state_class(labels, state), labels)
 
 
 def frame_gaussians(model: AcousticModel, item: TrainingUtterance, path: StatePath) -> torch.Tensor:
@@ -208,9 +215,8 @@ def frame_gaussians(model: AcousticModel, item: TrainingUtterance, path: StatePa
     n_tokens = len(item.token_ids)
     rows_of_token = torch.bincount(rows[0], minlength=n_tokens)
     first_row = torch.cumsum(rows_of_token, 0) - rows_of_token
-    owner = torch.repeat_interleave(torch.arange(n_tokens), path.durations)
-    position = torch.arange(len(owner)) - (torch.cumsum(path.durations, 0) - path.durations)[owner]
-    row = first_row[owner] + (position >= path.onsets[owner]).long()
+    owner, state = frame_states(path)
+    row = first_row[owner] + state
     labels = training_labels(item.token_ids, path.durations)
     return torch.where(labels >= 0, gaussians[row], -1)
 
@@ -395,7 +401,7 @@ def fit_acoustic_stage(
     skipped: list[str] = []
     items = read_corpus(corpus, frontend, checkpoint, utterances, torch.device(device), skipped)
     options = StageOptions()
-    model, offset, history, transforms = viterbi_training(items, rounds, min_change, ctc_weight, marks, options)
+    model, offset, history, _ = viterbi_training(items, rounds, min_change, ctc_weight, marks, options)
     result = {
         "offset_ms": round(offset * 1000, 2),
         "ctc_weight": ctc_weight,
