@@ -12,7 +12,24 @@ from aligner.extract.summary import row_cause
 def test_token_figures_by_hand():
     # "ab c": phone tokens 1, 3, 7; the blank between a and b is token 2; space is token 5
     figures = token_figures("ab c", np.array([1, 3, 1, 4, 2, 1, 1, 1, 1]))
-    assert figures == {"phone_frames": 8, "inner_blank_frames": 1, "frames": 15, "phones": 3, "one_frame_phones": 1}
+    assert figures == {
+        "phone_frames": 8,
+        "mark_frames": 0,
+        "inner_blank_frames": 1,
+        "frames": 15,
+        "phones": 3,
+        "one_frame_phones": 1,
+    }
+    # "ˈaː": the stress and length marks (tokens 1, 5) are not phones, though they hold one frame each
+    figures = token_figures("ˈaː", np.array([2, 1, 1, 4, 1, 1, 3]))
+    assert figures == {
+        "phone_frames": 4,
+        "mark_frames": 2,
+        "inner_blank_frames": 2,
+        "frames": 13,
+        "phones": 1,
+        "one_frame_phones": 0,
+    }
     with pytest.raises(ValueError, match="2 L \\+ 1"):
         token_figures("ab c", np.ones(4, dtype=int))
 

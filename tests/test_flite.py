@@ -13,6 +13,7 @@ from aligner.demo.corpus import build_corpus
 from aligner.demo.flite_synth import parse_segments, phone_owners, reference_phones, reference_words
 from aligner.durations import symbol_times
 from aligner.evaluate.phone_match import PhoneMismatch
+from aligner.evaluate.reference_durations import main as reference_durations_main
 from aligner.evaluate.word_match import word_boundary_errors_ms
 
 
@@ -107,3 +108,10 @@ def test_words_that_abut_in_the_truth_meet_in_the_middle_of_the_space_between_th
     assert errors.tolist() == pytest.approx(
         [0, 1000 * (ends[1] - middle + 0.005), 1000 * (starts[3] - middle - 0.005), 0]
     )
+
+
+def test_reference_durations_refuse_a_flite_truth_naming_the_file(flite_corpus, tmp_path, capsys):
+    root, _ = flite_corpus
+    assert reference_durations_main(["--corpus", str(root), "--out-dir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "flite's phones" in error and str(root / "reference") in error and not (tmp_path / "out").exists()

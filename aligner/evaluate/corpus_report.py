@@ -26,6 +26,7 @@ from aligner.durations import load_durations
 from aligner.evaluate.plot import plot_alignment
 from aligner.extract.summary import SUMMARY_NAME, most_suspect_first, read_summary, row_cause
 from aligner.mels import utterance_mel
+from aligner.search.marks import is_mark_symbol
 from aligner.search.transcript import SUSPECT_THRESHOLD
 from aligner.text import is_phone_symbol
 from aligner.text.frontend import FRONTEND_HELP, resolve_frontend
@@ -35,15 +36,19 @@ SUSPECTS = 10
 
 
 def token_figures(ipa: str, durations: np.ndarray) -> dict[str, float]:
-    """Frames held by phone tokens, by blanks between two phones and in all, and the number of phone
-    tokens and of those holding one frame, for one utterance's durations [2 * len(ipa) + 1] (add_blank);
-    ``ValueError`` for another length."""
+    """Frames held by phone tokens, by annotation marks (stress, length, tie: ``aligner.search.marks``), by
+    blanks between two phone symbols and in all, and the number of phone tokens and of those holding one
+    frame, for one utterance's durations [2 * len(ipa) + 1] (add_blank). Marks are not phones: extraction
+    gives each one frame by default, so they would swell the one-frame count. ``ValueError`` for another
+    length."""
     if len(durations) != 2 * len(ipa) + 1:
         raise ValueError(f"{len(durations)} durations for {len(ipa)} symbols: not add_blank's 2 L + 1")
-    phones = [2 * i + 1 for i, c in enumerate(ipa) if is_phone_symbol(c)]
+    marks = [2 * i + 1 for i, c in enumerate(ipa) if is_mark_symbol(c)]
+    phones = [2 * i + 1 for i, c in enumerate(ipa) if is_phone_symbol(c) and not is_mark_symbol(c)]
     inner = [2 * i for i in range(1, len(ipa)) if is_phone_symbol(ipa[i - 1]) and is_phone_symbol(ipa[i])]
     return {
         "phone_frames": float(durations[phones].sum()),
+        "mark_frames": float(durations[marks].sum()),
         "inner_blank_frames": float(durations[inner].sum()),
         "frames": float(durations.sum()),
         "phones": float(len(phones)),
@@ -138,14 +143,15 @@ def corpus_report(
     lines += [
         "## Tokens (no truth needed)",
         "",
-        "| frames held by phone tokens | by blanks between two phones | by pauses and their blanks | "
-        "phone tokens of one frame |",
-        "|---|---|---|---|",
+        "| frames held by phone tokens | by annotation marks | by blanks between two phones | "
+        "by pauses and their blanks | phone tokens of one frame |",
+        "|---|---|---|---|---|",
     ]
     if totals["frames"]:
-        pause = totals["frames"] - totals["phone_frames"] - totals["inner_blank_frames"]
+        pause = totals["frames"] - totals["phone_frames"] - totals["mark_frames"] - totals["inner_blank_frames"]
         lines.append(
             f"| {100 * totals['phone_frames'] / totals['frames']:.1f} % "
+            f"| {100 * totals['mark_frames'] / totals['frames']:.1f} % "
             f"| {100 * totals['inner_blank_frames'] / totals['frames']:.1f} % "
             f"| {100 * pause / totals['frames']:.1f} % "
             f"| {100 * totals['one_frame_phones'] / max(totals['phones'], 1):.1f} % |"

@@ -71,14 +71,21 @@ def reference_durations(
 ) -> int:
     """Write reference-derived durations for every utterance of ``corpus`` whose reference phones agree with its
     tokens (``aligner.tokens``, from ``frontend``; default: the installed Matcha's); returns how many. A
-    ``TokenError`` for a symbol the aligner lacks, naming it."""
+    ``TokenError`` for a symbol the aligner lacks, naming it; ``ValueError`` for a truth in another phone set
+    (a flite corpus's ARPAbet)."""
     opened = open_corpus(corpus)
     written = 0
     for tokens in tqdm(tokenise(opened.read(), frontend or resolve_frontend()), desc="reference durations", unit="utt"):
         if isinstance(tokens, TokenError) and tokens.cause == UNKNOWN_SYMBOL:
             raise tokens
         utterance = tokens.utterance
-        reference = json.loads(opened.reference(utterance.rel_path).read_text(encoding="utf-8"))
+        path = opened.reference(utterance.rel_path)
+        reference = json.loads(path.read_text(encoding="utf-8"))
+        if "phones_agree" not in reference:
+            raise ValueError(
+                f"{path}: its truth is in {reference.get('engine', 'another')}'s phones, not the tokens' own "
+                "(espeak-ng's): reference durations need an espeak-ng corpus"
+            )
         if not reference["phones_agree"] or isinstance(tokens, TokenError):
             continue
         text_ipa = tokens.ipa
@@ -107,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-frontend", help=FRONTEND_HELP)
     args = parser.parse_args(argv)
     out_dir = args.out_dir or args.corpus / "reference_durations"
-    written = reference_durations(args.corpus, out_dir, args.add_blank, resolve_frontend(args.text_frontend))
+    try:
+        written = reference_durations(args.corpus, out_dir, args.add_blank, resolve_frontend(args.text_frontend))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{written} reference-derived duration files in {out_dir}")
     return 0
 

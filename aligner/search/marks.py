@@ -35,9 +35,14 @@ class MarkGroup:
     phone: int
 
 
+def is_mark_symbol(symbol: str) -> bool:
+    """Whether an IPA character is an annotation mark (stress, length, tie)."""
+    return symbol in MARKS_BEFORE + MARKS_AFTER
+
+
 def is_mark(token_id: int) -> bool:
     """Whether a token is an annotation mark (stress, length, tie)."""
-    return token_id != BLANK_ID and symbols[token_id] in MARKS_BEFORE + MARKS_AFTER
+    return token_id != BLANK_ID and is_mark_symbol(symbols[token_id])
 
 
 def _marked_phone(token_ids: list[int], k: int) -> int | None:
