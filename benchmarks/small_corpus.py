@@ -85,7 +85,7 @@ def train(corpus: Path, variant: str, out_dir: Path) -> dict:
     returns its train_results.json."""
     command = [sys.executable, str(ROOT / "aligner" / "train.py"), str(ROOT / "configs" / "aligner" / "tiny.yaml"),
                "--corpus", str(corpus), "--output_dir", str(out_dir), "--report_to", "none",
-               *VARIANTS[variant]]  # fmt: skip
+               "--resume_from_checkpoint", "null", *VARIANTS[variant]]  # fmt: skip
     stamp = out_dir / "benchmark_command.json"
     results = out_dir / "train_results.json"
     if not (results.exists() and stamp.exists() and json.loads(stamp.read_text()) == command[1:]):

@@ -42,6 +42,7 @@ def train_command(args: argparse.Namespace, extra: list[str]) -> list[str]:
         "--corpus", str(args.corpus),
         "--output_dir", str(args.output_dir),
         "--max_train_minutes", str(args.minutes),
+        "--resume_from_checkpoint", "null",  # a fresh run each time, whatever an earlier one left there
         *extra,
     ]  # fmt: skip
 

@@ -223,13 +223,14 @@ def test_resume_from_checkpoint_continues_exactly(single_run, corpus, tmp_path):
 
 
 def test_resume_in_a_later_epoch_continues_exactly(corpus, tmp_path):
-    """9 training utterances in batches of 2: 5 batches an epoch, so step 6 is in epoch 1 (the batch order and
-    the speed perturbation of that epoch must be the uninterrupted run's). Without dropout and time masking:
-    their random draws after such a resume are not yet the uninterrupted run's (issue #27)."""
-    flags = ["--max_steps", "8", "--eval_steps", "8", "--save_steps", "6", "--report_to", "none",
-             "--small_corpus_hours", "0", "--speed_perturbation", "[0.9, 1.0, 1.1]"]  # fmt: skip
+    """9 training utterances in batches of 2: 5 batches an epoch, so step 6 is in epoch 1 (the batch order, the
+    speed perturbation and the dropout and time-mask draws of that epoch must be the uninterrupted run's: the
+    10-utterance corpus trains with tiny.yaml's small_corpus settings, which have all three)."""
+    flags = ["--max_steps", "8", "--eval_steps", "8", "--save_steps", "6", "--report_to", "none"]
     whole = train(corpus, tmp_path / "whole", *flags)
     assert whole["epochs"] > 1 and whole["train_utterances"] == 9
+    settings = yaml.safe_load((tmp_path / "whole" / "train_config.yaml").read_text())
+    assert settings["model_config"]["hidden_dropout"] > 0 and settings["speed_perturbation"] == [0.9, 1.0, 1.1]
     shutil.copytree(
         tmp_path / "whole" / "checkpoints" / "step_0000006", tmp_path / "resumed" / "checkpoints" / "step_0000006"
     )

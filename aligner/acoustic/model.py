@@ -36,6 +36,7 @@ from safetensors.torch import load_file, save_file
 from aligner.acoustic.adapt import transform
 from aligner.acoustic.context import ContextTree, is_context_phone, token_contexts
 from aligner.acoustic.features import project
+from aligner.durations import atomic_write
 from aligner.search.states import state_rows
 from aligner.text import BLANK_ID, NON_PHONE_IDS, symbols
 
@@ -231,14 +232,15 @@ class AcousticModel:
         return -0.5 * (quadratic.T + torch.log(variances).sum(1)[:, None])
 
     def save(self, folder: str | Path) -> None:
-        """Write ``folder/acoustic_model.safetensors``."""
+        """Write ``folder/acoustic_model.safetensors`` (whole or not at all: ``atomic_write``)."""
         tensors = {"means": self.means, "variances": self.variances, "counts": self.counts}
         if self.tree is not None:
             tensors.update(self.tree.tensors())
         if self.projection is not None:
             tensors["projection"] = self.projection
         tensors["n_states"] = torch.tensor([self.n_states])
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(Path(folder) / MODEL_FILE))
+        tensors = {k: v.contiguous() for k, v in tensors.items()}
+        atomic_write(Path(folder) / MODEL_FILE, lambda tmp: save_file(tensors, tmp))
 
     @classmethod
     def load(cls, folder: str | Path) -> AcousticModel:

@@ -417,6 +417,7 @@ def fit_acoustic_stage(
         "converged": history[-1]["changed_frames"] < min_change,
         "rounds": history,
     }
+    (checkpoint / SETTINGS_FILE).unlink(missing_ok=True)  # a kill before the new one leaves no stale pair
     model.save(checkpoint)
     atomic_write(checkpoint / SETTINGS_FILE, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
     return result

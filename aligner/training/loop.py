@@ -10,7 +10,8 @@ CONFIG.yaml (see configs/aligner/) gives the values of the fields listed below; 
 The corpus is prepared once and cached (aligner.training.data); training runs with accelerate (one or several
 processes, CPU or GPU, mixed precision on GPU), evaluates the phone error rate (greedy CTC) on the
 held-out split every ``eval_steps``, logs to TensorBoard (D/tensorboard), saves resumable states in
-D/checkpoints/ and finally writes to D: the model with the lowest held-out PER of all evaluations (the
+D/checkpoints/ (a rerun of the same command continues from the newest whole one: docs/training.md) and finally
+writes to D: the model with the lowest held-out PER of all evaluations (the
 last one included; safetensors) and processor, loadable with
 ``Wav2Vec2ForCTC.from_pretrained(D)`` and ``Wav2Vec2Processor.from_pretrained(D)``, README.md (model
 card), train_config.yaml, data_report.json and train_results.json.
@@ -22,6 +23,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -35,11 +37,14 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 from transformers import Wav2Vec2ForCTC, get_scheduler
 
+from aligner.acoustic.model import MODEL_FILE
+from aligner.acoustic.settings import SETTINGS_FILE
 from aligner.acoustic.train import fit_acoustic_stage
 from aligner.corpus import CorpusError
 from aligner.ctc.label_prior import LabelPrior
 from aligner.ctc.model import ModelArguments, build_model, ctc_loss, feature_extractor_for, output_lengths
 from aligner.ctc.vocab import build_processor
+from aligner.durations import atomic_write
 from aligner.processes import cpu_only_processes, process_state
 from aligner.text.frontend import FrontendError
 from aligner.training.augment import SpeedPerturbation, check_factors
@@ -81,8 +86,10 @@ class TrainArguments:
     save_steps: int = field(default=500, metadata={"help": "save a resumable checkpoint every N steps (0: never)"})
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept"})
     resume_from_checkpoint: str | None = field(
-        default=None, metadata={"help": "checkpoint folder, or 'latest' (OUTPUT_DIR/checkpoints)"}
-    )
+        default="latest",
+        metadata={"help": "'latest' (the newest whole checkpoint in OUTPUT_DIR/checkpoints, if any, of a run with "
+                  "these settings: a rerun continues a killed one), a checkpoint folder, or null (start afresh)"},
+    )  # fmt: skip
     report_to: str = field(default="tensorboard", metadata={"help": "'tensorboard' or 'none'"})
     label_prior_weight: float = field(
         default=0.0,
@@ -195,24 +202,106 @@ def resolve_mixed_precision(requested: str, device: torch.device) -> str:
     return requested
 
 
+PARTIAL_PREFIX = ".partial-"  # a folder being written: renamed into place once whole
+
+
+RUN_FILE = "run.json"  # in each checkpoint: the settings and data a resuming run must share (run_identity)
+
+
+FREE_ON_RESUME = (  # settings a run resumed from 'latest' may change: where things are, logging, the guard, the end
+    "output_dir", "corpus", "data_config", "cache_dir", "num_proc", "resume_from_checkpoint", "max_train_minutes",
+    "report_to", "logging_steps", "save_total_limit", "dataloader_num_workers", "acoustic_rounds",
+    "acoustic_utterances",
+)  # fmt: skip
+
+
 def find_checkpoint(output_dir: Path, resume: str) -> Path | None:
-    """The checkpoint to resume from: ``resume`` itself, or the newest one for 'latest' (None if none)."""
+    """The checkpoint to resume from: ``resume`` itself, or for 'latest' the newest whole one in
+    OUTPUT_DIR/checkpoints (None if none). A save a kill interrupted left a ``.partial-step_N`` folder, never a
+    ``step_N`` one (``save_checkpoint``): 'latest' skips it and says so."""
     if resume != "latest":
         path = Path(resume)
-        if not path.is_dir():
+        if not path.is_dir() or path.name.startswith(PARTIAL_PREFIX):
             raise FileNotFoundError(f"resume_from_checkpoint: {path} is not a checkpoint folder")
         return path
-    found = sorted((output_dir / "checkpoints").glob("step_*"))
+    folder = output_dir / "checkpoints"
+    for partial in sorted(folder.glob(f"{PARTIAL_PREFIX}step_*")):
+        logger.warning("skipping %s: its save did not finish (the run was stopped during it)", partial)
+    found = sorted(folder.glob("step_*"))
     return found[-1] if found else None
 
 
-def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep: int) -> None:
-    """``save_state`` into OUTPUT_DIR/checkpoints/step_N, keeping the newest ``keep``."""
+def run_identity(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
+    """What a checkpoint records of its run, as JSON values: every setting of ``config`` (the run's merged
+    arguments) but ``FREE_ON_RESUME``, and under ``prepared_data`` the prepared data's cache key (it changes
+    with the corpus's texts and wavs, and with their file times)."""
+    identity = {key: value for key, value in config.items() if key not in FREE_ON_RESUME}
+    identity["prepared_data"] = data.path.name
+    return json.loads(json.dumps(identity))
+
+
+def run_differences(checkpoint: Path, identity: dict[str, Any]) -> tuple[str, bool]:
+    """The settings in which ``checkpoint``'s run (its ``RUN_FILE``) differs from ``identity``
+    (``run_identity``), as ``key: then -> now`` pairs (empty when none), and whether its prepared data
+    differ. Nothing differs for a checkpoint without ``RUN_FILE`` (saved before it was written)."""
+    path = checkpoint / RUN_FILE
+    if not path.is_file():
+        return "", False
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    data_differ = saved.pop("prepared_data", None) != identity["prepared_data"]
+    settings = {key: value for key, value in identity.items() if key != "prepared_data"}
+    keys = sorted(key for key in saved.keys() | settings.keys() if saved.get(key) != settings.get(key))
+    return ", ".join(f"{key}: {saved.get(key)!r} -> {settings.get(key)!r}" for key in keys), data_differ
+
+
+def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep: int, identity: dict[str, Any]) -> None:
+    """``save_state`` into OUTPUT_DIR/checkpoints/.partial-step_N with the run's ``identity``
+    (``run_identity``, in ``RUN_FILE``), renamed to step_N once every process has written its part, so that a
+    step_N folder is always whole; keeps the newest ``keep`` and removes what interrupted saves left."""
     folder = output_dir / "checkpoints"
-    accelerator.save_state(str(folder / f"step_{step:07d}"))
+    final = folder / f"step_{step:07d}"
+    partial = folder / f"{PARTIAL_PREFIX}{final.name}"
     if accelerator.is_main_process:
+        for stale in folder.glob(f"{PARTIAL_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (partial / RUN_FILE).write_text(json.dumps(identity, indent=1), encoding="utf-8")
+        if final.exists():  # saved again (a run resumed from an earlier checkpoint): the old one goes aside first
+            replaced = folder / f"{PARTIAL_PREFIX}replaced-{final.name}"
+            final.rename(replaced)
+            partial.rename(final)
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            partial.rename(final)
         for old in sorted(folder.glob("step_*"))[: -max(keep, 1)]:
             shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def save_model(
+    accelerator: Accelerator, model: Wav2Vec2ForCTC, processor: Any, output_dir: Path, texts: dict[str, str]
+) -> None:
+    """The final ``model``, its ``processor`` and ``texts`` (file name -> content) into ``output_dir``: all
+    written into OUTPUT_DIR/.partial-model first, then the acoustic stage of the model they replace removed (it
+    was fitted on that model's posteriors) and every file renamed into place, so each appears whole or not at
+    all."""
+    partial = output_dir / f"{PARTIAL_PREFIX}model"
+    if accelerator.is_main_process:
+        shutil.rmtree(partial, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    model.save_pretrained(partial, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
+    if accelerator.is_main_process:
+        processor.save_pretrained(partial)
+        for name, text in texts.items():
+            (partial / name).write_text(text, encoding="utf-8")
+        for name in (SETTINGS_FILE, MODEL_FILE):
+            (output_dir / name).unlink(missing_ok=True)
+        for path in sorted(partial.iterdir()):
+            os.replace(path, output_dir / path.name)
+        partial.rmdir()
     accelerator.wait_for_everyone()
 
 
@@ -253,6 +342,10 @@ def make_loaders(data: PreparedData, args: TrainArguments, speed: SpeedPerturbat
         sampler=sampler,
         collate_fn=CTCCollator(speed),
         num_workers=args.dataloader_num_workers,
+        # its own generator: each pass over a DataLoader draws a seed, by default from the global RNG, which
+        # a resumed run's first pass (a new loader, skipping batches) would then draw once more than the
+        # uninterrupted run, shifting every dropout and time-mask draw after it
+        generator=torch.Generator().manual_seed(args.seed),
     )
     eval_lengths = [int(n) for n in data.eval["input_length"]]
     eval_order = sorted(range(len(eval_lengths)), key=eval_lengths.__getitem__, reverse=True)
@@ -378,19 +471,43 @@ def main(argv: list[str] | None = None) -> int:
     accelerator.register_for_checkpointing(state)
     accelerator.register_for_checkpointing(prior)
     accelerator.register_for_checkpointing(best)
-    if args.resume_from_checkpoint:
-        checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint)
-        if checkpoint is None:
-            logger.warning("resume_from_checkpoint=latest: no checkpoint in %s, starting afresh", output_dir)
-        else:
-            accelerator.load_state(str(checkpoint))
-            logger.info("resumed from %s at step %d", checkpoint, state.step)
-
     config = to_dict(model_args, data_args, args)
+    identity = run_identity(config, data)
+    checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint) if args.resume_from_checkpoint else None
+    if checkpoint is not None:
+        differences, data_differ = run_differences(checkpoint, identity)
+        if data_differ:
+            logger.warning(
+                "the prepared data differ from those %s trained on (the corpus's texts or wavs changed, or only "
+                "their file times): resuming on these", checkpoint,
+            )  # fmt: skip
+        if differences and args.resume_from_checkpoint == "latest":
+            logger.error(
+                "%s is of a run with other settings (%s): resuming it would mix two trainings; start afresh in "
+                "this folder with --resume_from_checkpoint null (its checkpoints are removed) or use another "
+                "--output_dir", checkpoint, differences,
+            )  # fmt: skip
+            return 2
+        if differences:
+            logger.warning("resuming %s, of a run with other settings: %s", checkpoint, differences)
+        accelerator.load_state(str(checkpoint))
+        logger.info("resumed from %s at step %d of %d", checkpoint, state.step, args.max_steps)
+    elif accelerator.is_main_process:
+        earlier = sorted((output_dir / "checkpoints").glob("step_*"))
+        if earlier and not args.resume_from_checkpoint:
+            logger.warning(
+                "starting afresh: removing %d checkpoints of an earlier run in %s", len(earlier), earlier[0].parent
+            )
+            for folder in earlier:
+                shutil.rmtree(folder)
+    accelerator.wait_for_everyone()
+
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "train_config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
-        (output_dir / "data_report.json").write_text(json.dumps(dataclasses.asdict(data.report), indent=1))
+        config_text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+        report_text = json.dumps(dataclasses.asdict(data.report), indent=1)
+        atomic_write(output_dir / "train_config.yaml", lambda tmp: Path(tmp).write_text(config_text, encoding="utf-8"))
+        atomic_write(output_dir / "data_report.json", lambda tmp: Path(tmp).write_text(report_text, encoding="utf-8"))
     if args.report_to == "tensorboard":
         hparams = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in config.items()}
         accelerator.init_trackers("tensorboard", config=hparams)
@@ -468,8 +585,10 @@ def main(argv: list[str] | None = None) -> int:
             stop = accelerator.check_trigger() or state.step >= args.max_steps
             if args.eval_steps and state.step % args.eval_steps == 0 and not stop:
                 run_eval()
-            if args.save_steps and state.step % args.save_steps == 0:
-                save_checkpoint(accelerator, output_dir, state.step, args.save_total_limit)
+            if args.save_steps and (
+                state.step % args.save_steps == 0 or stop
+            ):  # the last: a kill after it loses no step
+                save_checkpoint(accelerator, output_dir, state.step, args.save_total_limit, identity)
             clock = time.monotonic()
             if stop:
                 break
@@ -502,11 +621,12 @@ def main(argv: list[str] | None = None) -> int:
     accelerator.wait_for_everyone()
     if args.label_prior_weight > 0:
         raw.config.label_log_prior = [round(v, 4) for v in prior.log_prior.tolist()]
-    raw.save_pretrained(output_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
+    texts = {
+        "README.md": model_card(model_args, data_args, data, results),
+        "train_results.json": json.dumps(results, indent=1),
+    }
+    save_model(accelerator, raw, processor, output_dir, texts)
     if accelerator.is_main_process:
-        processor.save_pretrained(output_dir)
-        (output_dir / "README.md").write_text(model_card(model_args, data_args, data, results), encoding="utf-8")
-        (output_dir / "train_results.json").write_text(json.dumps(results, indent=1))
         logger.info(
             "saved to %s: the model of step %d, held-out PER %.2f%% (lowest of %d evaluations; %.2f%% at the "
             "last step, %d)",
