@@ -97,7 +97,7 @@ matcha-check: $(MVENV)/.installed
 
 # make bench: benchmarks/*.py write benchmarks/results/*.json and docs/benchmark-results.md (tables with date, machine,
 # versions); 18 min on 2 CPU cores. Training time to PER (tiny.yaml, 960 utterances), extraction
-# speed by stage and the CLI's peak memory over a BENCH_N-utterance demo corpus (corpora built in
+# speed by stage, the CLI's and training data preparation's peak memory over a BENCH_N-utterance demo corpus (corpora built in
 # outputs/benchmarks/ on first use), MAS per backend (CUDA ones where present), and the accuracy of
 # make demo's aligners (run make demo first; a folder it has not written is skipped with a note).
 BENCH := benchmarks/results
@@ -107,6 +107,7 @@ bench: setup
 	$(PY) benchmarks/train_tiny.py --json $(BENCH)/train_tiny.json -- --report_to none
 	$(PY) benchmarks/extract_stages.py --n $(BENCH_N) --json $(BENCH)/extract_stages.json
 	$(PY) benchmarks/memory.py --n $(BENCH_N) --json $(BENCH)/memory.json
+	$(PY) benchmarks/memory.py --stage training-data --n $(BENCH_N) --json $(BENCH)/memory-training-data.json
 	$(PY) benchmarks/mas.py --json $(BENCH)/mas.json
 	$(PY) benchmarks/accuracy.py --corpus $(DEMO) --aligner wav2vec2=$(DEMO)/durations --aligner ctc_mel=$(REPORT)/ctc_mel \
 		--aligner forced_align=$(REPORT)/forced_align --aligner asrcnn=$(REPORT)/asrcnn --json $(BENCH)/accuracy.json

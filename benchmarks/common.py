@@ -111,6 +111,27 @@ def tiny_checkpoint(corpus: Path, folder: Path = WORK / "tiny-untrained") -> Pat
     return folder
 
 
+def anonymous_memory(process: psutil.Process) -> int:
+    """Anonymous resident memory in bytes of ``process`` (Linux's RssAnon: its heap and stacks, without the
+    pages of files it maps, such as Arrow datasets, which the kernel may drop); its RSS where /proc lacks it."""
+    try:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+        return process.memory_info().rss
+    except (OSError, psutil.Error):
+        return 0
+
+
+def tree_anonymous(process: psutil.Process) -> int:
+    """``anonymous_memory`` of ``process`` and all its children (0 once it has exited)."""
+    try:
+        tree = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    return sum(anonymous_memory(member) for member in tree)
+
+
 def tree_rss(process: psutil.Process) -> int:
     """Resident memory in bytes of ``process`` and all its children (0 once it has exited)."""
     try:

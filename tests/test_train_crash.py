@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 from test_train import QUICK, ROOT, TINY, corpus, train  # noqa: F401 (corpus: the fixture)
 from transformers import Wav2Vec2ForCTC
 
-from aligner.training.loop import find_checkpoint
+from aligner.training.data import PreparedData
+from aligner.training.loop import RUN_FILE, find_checkpoint, run_differences, run_identity
 
 FLAGS = [
     "--max_steps",
@@ -111,3 +112,26 @@ def test_a_rerun_with_other_settings_refuses_to_resume_and_null_starts_afresh(co
     fresh = load_file(output_dir / "checkpoints" / "step_0000002" / "model.safetensors")
     old = load_file(uninterrupted / "checkpoints" / "step_0000002" / "model.safetensors")
     assert any(not torch.equal(fresh[name], old[name]) for name in old), "trained afresh at the new rate"
+
+
+def test_run_differences_name_what_changed_between_a_checkpoint_and_this_run(tmp_path):
+    def identity(config: dict, key: str = "abc", folder: str = "corpus", processes: int = 1) -> dict:
+        data = PreparedData(None, None, None, tmp_path / "cache" / key, False, "builtin")
+        return run_identity(config, data, tmp_path / folder, processes)
+
+    checkpoint = tmp_path / "step_0000002"
+    checkpoint.mkdir()
+    assert run_differences(checkpoint, identity({}))[0].startswith("no run.json")  # an earlier version's
+    config = {"learning_rate": 0.001, "max_steps": 4, "output_dir": "a", "max_train_minutes": 0}
+    (checkpoint / RUN_FILE).write_text(json.dumps(identity(config)))
+    free = {**config, "output_dir": "b", "max_train_minutes": 5, "added_by_a_later_version": 1}
+    assert run_differences(checkpoint, identity(free)) == ("", False)
+    assert run_differences(checkpoint, identity({**config, "learning_rate": 0.002, "max_steps": 8})) == (
+        "learning_rate: 0.001 -> 0.002, max_steps: 4 -> 8",
+        False,
+    )
+    assert run_differences(checkpoint, identity(config, processes=2)) == ("num_processes: 1 -> 2", False)
+    assert run_differences(checkpoint, identity(config, key="def")) == ("", True)  # its texts or wavs changed
+    assert run_differences(checkpoint, identity(config, folder="moved")) == ("", False)  # the same data elsewhere
+    other = run_differences(checkpoint, identity(config, key="def", folder="other"))
+    assert other == (f"corpus: {tmp_path / 'corpus'} -> {tmp_path / 'other'}", False)

@@ -277,6 +277,8 @@ def _build(
 ) -> None:
     report = FilterReport()
     columns = _phonemise(corpus, frontend, args.ctc_targets, report)
+    tmp = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
     table = datasets.Dataset.from_dict(dict(columns), features=TEXT_FEATURES)
     table = table.map(
         _decode,
@@ -284,6 +286,8 @@ def _build(
         features=AUDIO_FEATURES,
         num_proc=args.num_proc if args.num_proc > 1 and len(table) > 1 else None,
         desc="decoding audio",
+        # the decoded audio goes to a file as it comes: a dataset made in memory would keep it all in memory
+        cache_file_name=str(tmp / "decoded" / "audio.arrow"),
     )
     rows = table.remove_columns(["input_values"]).to_list()
     kept = {i for i, row in enumerate(rows) if _keep(row, args, conv, report)}
@@ -293,11 +297,12 @@ def _build(
     eval_idx = [i for i in range(len(rows)) if i in kept and i in evaluation]
     report.train, report.eval = len(train_idx), len(eval_idx)
     report.train_hours = sum(rows[i]["input_length"] for i in train_idx) / SAMPLING_RATE / 3600
-    tmp = target.with_name(f"{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     table = table.remove_columns(["audio_error"])
     for split, indices in (("train", train_idx), ("eval", eval_idx)):
         if indices:  # datasets cannot load back an empty saved dataset
             table.select(indices).save_to_disk(str(tmp / split))
+    del table
+    shutil.rmtree(tmp / "decoded")
     (tmp / "report.json").write_text(json.dumps(asdict(report), indent=1, ensure_ascii=False), encoding="utf-8")
     try:
         tmp.rename(target)

@@ -208,9 +208,10 @@ PARTIAL_PREFIX = ".partial-"  # a folder being written: renamed into place once 
 RUN_FILE = "run.json"  # in each checkpoint: the settings and data a resuming run must share (run_identity)
 
 
-FREE_ON_RESUME = (  # settings a run resumed from 'latest' may change: where things are, logging, the guard, the end
+FREE_ON_RESUME = (  # settings a run resumed from 'latest' may change: where things are, logging, saving, the guard,
+    # the acoustic fit at the end (the corpus itself is compared through its prepared data)
     "output_dir", "corpus", "data_config", "cache_dir", "num_proc", "resume_from_checkpoint", "max_train_minutes",
-    "report_to", "logging_steps", "save_total_limit", "dataloader_num_workers", "acoustic_rounds",
+    "report_to", "logging_steps", "save_steps", "save_total_limit", "dataloader_num_workers", "acoustic_rounds",
     "acoustic_utterances",
 )  # fmt: skip
 
@@ -231,27 +232,33 @@ def find_checkpoint(output_dir: Path, resume: str) -> Path | None:
     return found[-1] if found else None
 
 
-def run_identity(config: dict[str, Any], data: PreparedData) -> dict[str, Any]:
+def run_identity(config: dict[str, Any], data: PreparedData, corpus: Path, processes: int) -> dict[str, Any]:
     """What a checkpoint records of its run, as JSON values: every setting of ``config`` (the run's merged
-    arguments) but ``FREE_ON_RESUME``, and under ``prepared_data`` the prepared data's cache key (it changes
-    with the corpus's texts and wavs, and with their file times)."""
+    arguments) but ``FREE_ON_RESUME``, the number of processes (the schedule, the batches consumed and the
+    random states are per process), and under ``prepared_data`` the prepared data's cache key (it changes with
+    the corpus's texts and wavs, and with their file times) and the corpus folder."""
     identity = {key: value for key, value in config.items() if key not in FREE_ON_RESUME}
-    identity["prepared_data"] = data.path.name
+    identity["num_processes"] = processes
+    identity["prepared_data"] = {"key": data.path.name, "corpus": str(corpus.resolve())}
     return json.loads(json.dumps(identity))
 
 
 def run_differences(checkpoint: Path, identity: dict[str, Any]) -> tuple[str, bool]:
-    """The settings in which ``checkpoint``'s run (its ``RUN_FILE``) differs from ``identity``
-    (``run_identity``), as ``key: then -> now`` pairs (empty when none), and whether its prepared data
-    differ. Nothing differs for a checkpoint without ``RUN_FILE`` (saved before it was written)."""
+    """How ``checkpoint``'s run (its ``RUN_FILE``) differs from ``identity`` (``run_identity``): the settings
+    both know that differ, as ``key: then -> now`` pairs, ``corpus`` when its data came from another corpus
+    folder, or the missing ``RUN_FILE`` of a checkpoint saved before it was written (empty when none); and
+    whether the prepared data of the same corpus changed."""
     path = checkpoint / RUN_FILE
     if not path.is_file():
-        return "", False
+        return f"no {RUN_FILE} (saved by an earlier version: its settings are unknown)", False
     saved = json.loads(path.read_text(encoding="utf-8"))
-    data_differ = saved.pop("prepared_data", None) != identity["prepared_data"]
-    settings = {key: value for key, value in identity.items() if key != "prepared_data"}
-    keys = sorted(key for key in saved.keys() | settings.keys() if saved.get(key) != settings.get(key))
-    return ", ".join(f"{key}: {saved.get(key)!r} -> {settings.get(key)!r}" for key in keys), data_differ
+    then, now = saved.pop("prepared_data", {}), identity["prepared_data"]
+    keys = sorted(key for key in saved.keys() & identity.keys() if saved[key] != identity[key])
+    differences = [f"{key}: {saved[key]!r} -> {identity[key]!r}" for key in keys]
+    data_changed = then.get("key") != now["key"]
+    if data_changed and then.get("corpus") != now["corpus"]:
+        differences.append(f"corpus: {then.get('corpus')} -> {now['corpus']}")
+    return ", ".join(differences), data_changed and not differences
 
 
 def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep: int, identity: dict[str, Any]) -> None:
@@ -292,8 +299,8 @@ def save_model(
     if accelerator.is_main_process:
         shutil.rmtree(partial, ignore_errors=True)
     accelerator.wait_for_everyone()
-    model.save_pretrained(partial, is_main_process=accelerator.is_main_process, save_function=accelerator.save)
-    if accelerator.is_main_process:
+    if accelerator.is_main_process:  # the weights are the same in every process (DDP)
+        model.save_pretrained(partial)
         processor.save_pretrained(partial)
         for name, text in texts.items():
             (partial / name).write_text(text, encoding="utf-8")
@@ -472,11 +479,11 @@ def main(argv: list[str] | None = None) -> int:
     accelerator.register_for_checkpointing(prior)
     accelerator.register_for_checkpointing(best)
     config = to_dict(model_args, data_args, args)
-    identity = run_identity(config, data)
+    identity = run_identity(config, data, corpus.root, accelerator.num_processes)
     checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint) if args.resume_from_checkpoint else None
     if checkpoint is not None:
-        differences, data_differ = run_differences(checkpoint, identity)
-        if data_differ:
+        differences, data_changed = run_differences(checkpoint, identity)
+        if data_changed:
             logger.warning(
                 "the prepared data differ from those %s trained on (the corpus's texts or wavs changed, or only "
                 "their file times): resuming on these", checkpoint,
@@ -484,8 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         if differences and args.resume_from_checkpoint == "latest":
             logger.error(
                 "%s is of a run with other settings (%s): resuming it would mix two trainings; start afresh in "
-                "this folder with --resume_from_checkpoint null (its checkpoints are removed) or use another "
-                "--output_dir", checkpoint, differences,
+                "this folder with --resume_from_checkpoint null (its checkpoints are removed), use another "
+                "--output_dir, or give the checkpoint folder itself to resume it anyway", checkpoint, differences,
             )  # fmt: skip
             return 2
         if differences:
@@ -498,8 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             logger.warning(
                 "starting afresh: removing %d checkpoints of an earlier run in %s", len(earlier), earlier[0].parent
             )
-            for folder in earlier:
-                shutil.rmtree(folder)
+            for folder in earlier:  # renamed first: a kill while deleting leaves no half step_N for 'latest'
+                removed = folder.with_name(f"{PARTIAL_PREFIX}removed-{folder.name}")
+                folder.rename(removed)
+                shutil.rmtree(removed)
     accelerator.wait_for_everyone()
 
     if accelerator.is_main_process:
@@ -535,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     running, counted = torch.zeros((), device=accelerator.device), 0
     limit = args.max_train_minutes * 60
     clock = time.monotonic()
-    stop = state.step >= args.max_steps
+    stop = state.step >= args.max_steps or bool(limit and state.seconds >= limit)  # a resumed run: no extra step
     while not stop:
         if speed is not None:
             speed.set_epoch(state.epoch)
