@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from test_extract import run
+from test_review import browser, open_utterance  # noqa: F401 (browser: the fixture)
 from test_train import train
 
 from aligner.corpus import mel_path, read_metadata
@@ -70,7 +71,7 @@ def test_long_and_short_utterances_align_the_same_in_any_batch(lengths_corpus, c
     assert np.load(mel_path(lengths_corpus, LONG)).shape[1] * 256 / 24000 > 90
 
 
-def test_the_review_page_shows_both(lengths_corpus, checkpoint, tmp_path):
+def test_the_review_page_shows_both(lengths_corpus, checkpoint, tmp_path, browser):  # noqa: F811
     assert run(lengths_corpus, checkpoint, "--out-dir", str(tmp_path / "durations")) == 0
     assert review(["--corpus", str(lengths_corpus), "--durations", str(tmp_path / "durations"), "--out",
                    str(tmp_path / "review"), "--quiet"]) == 0  # fmt: skip
@@ -80,6 +81,16 @@ def test_the_review_page_shows_both(lengths_corpus, checkpoint, tmp_path):
     for rel_path in (LONG, SHORT):  # each utterance's view: its tokens, spectrogram and waveform peaks
         (name,) = [name for name, text in views.items() if f'"rel_path":"{rel_path}"' in text]
         assert (tmp_path / "review" / "data" / "views" / "0" / name.replace(".js", ".png")).stat().st_size > 1000
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto((tmp_path / "review" / "index.html").resolve().as_uri())
+    page.wait_for_selector("html[data-ready=index]")
+    for rel_path in (LONG, SHORT):
+        open_utterance(page, rel_path)  # its view drawn: waveform, spectrogram, tiers
+    page.close()
+    assert not errors
 
 
 def test_training_keeps_the_short_utterance_and_names_the_long_one(lengths_corpus, tmp_path):
