@@ -1,6 +1,6 @@
 """``aligner/train.py`` killed (SIGKILL, as by ``kill -9``) inside one of its saves, for tests/test_train_crash.py.
 
-    python tests/killing_train.py WHERE CONFIG.yaml [--key value ...]
+    python tests/killing_train.py WHERE aligner/train.py CONFIG.yaml [--key value ...]
 
 WHERE: ``checkpoint:N``: the N-th checkpoint save, once accelerate has written the model and half of the
 optimizer state; ``final``: the final ``save_pretrained``, half of model.safetensors written; ``acoustic``: the
@@ -77,4 +77,4 @@ if __name__ == "__main__":
         kill_in_acoustic_fit()
     else:
         raise SystemExit(f"unknown WHERE: {where}")
-    sys.exit(main(sys.argv[2:]))
+    sys.exit(main(sys.argv[3:]))  # the arguments aligner/train.py would get

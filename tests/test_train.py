@@ -140,11 +140,15 @@ def corpus(tmp_path_factory):
     return root
 
 
-def train(corpus, output_dir, *flags, launcher=(sys.executable,)):
+def run_training(corpus, output_dir, *flags, launcher=(sys.executable,)) -> subprocess.CompletedProcess:
     command = [*launcher, str(ROOT / "aligner" / "train.py"), str(TINY), "--corpus", str(corpus),
                "--output_dir", str(output_dir), *QUICK, *flags]  # fmt: skip
     env = dict(os.environ, ACCELERATE_USE_CPU="1")
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def train(corpus, output_dir, *flags, launcher=(sys.executable,)):
+    result = run_training(corpus, output_dir, *flags, launcher=launcher)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return json.loads((output_dir / "train_results.json").read_text())
 

@@ -2,16 +2,14 @@
 uninterrupted run, and every file it reads was written whole (issue #27)."""
 
 import json
-import os
 import shutil
 import signal
-import subprocess
 import sys
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_train import QUICK, ROOT, TINY, corpus, train  # noqa: F401 (corpus: the fixture)
+from test_train import ROOT, corpus, run_training, train  # noqa: F401 (corpus: the fixture)
 from transformers import Wav2Vec2ForCTC
 
 from aligner.training.data import PreparedData
@@ -33,10 +31,8 @@ FLAGS = [
 
 def killed(root, output_dir, where: str) -> None:
     """Run the training of ``FLAGS`` with a SIGKILL planted at ``where`` (tests/killing_train.py)."""
-    command = [sys.executable, str(ROOT / "tests" / "killing_train.py"), where, str(TINY), "--corpus", str(root),
-               "--output_dir", str(output_dir), *QUICK, *FLAGS]  # fmt: skip
-    env = dict(os.environ, ACCELERATE_USE_CPU="1")
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    harness = (sys.executable, str(ROOT / "tests" / "killing_train.py"), where)
+    result = run_training(root, output_dir, *FLAGS, launcher=harness)
     assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
 
 
@@ -101,10 +97,7 @@ def test_latest_skips_an_unfinished_save_and_says_so(tmp_path, caplog):
 def test_a_rerun_with_other_settings_refuses_to_resume_and_null_starts_afresh(corpus, uninterrupted, tmp_path):  # noqa: F811
     output_dir = tmp_path / "run"
     shutil.copytree(uninterrupted / "checkpoints", output_dir / "checkpoints")
-    command = [sys.executable, str(ROOT / "aligner" / "train.py"), str(TINY), "--corpus", str(corpus),
-               "--output_dir", str(output_dir), *QUICK, *FLAGS, "--learning_rate", "0.002"]  # fmt: skip
-    env = dict(os.environ, ACCELERATE_USE_CPU="1")
-    refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    refused = run_training(corpus, output_dir, *FLAGS, "--learning_rate", "0.002")
     assert refused.returncode == 2 and "learning_rate: 0.001 -> 0.002" in refused.stderr
     assert "--resume_from_checkpoint null" in refused.stderr and not (output_dir / "model.safetensors").exists()
     results = train(corpus, output_dir, *FLAGS, "--learning_rate", "0.002", "--resume_from_checkpoint", "null")

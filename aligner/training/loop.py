@@ -276,13 +276,11 @@ def save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, keep:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         (partial / RUN_FILE).write_text(json.dumps(identity, indent=1), encoding="utf-8")
+        replaced = folder / f"{PARTIAL_PREFIX}replaced-{final.name}"
         if final.exists():  # saved again (a run resumed from an earlier checkpoint): the old one goes aside first
-            replaced = folder / f"{PARTIAL_PREFIX}replaced-{final.name}"
             final.rename(replaced)
-            partial.rename(final)
-            shutil.rmtree(replaced, ignore_errors=True)
-        else:
-            partial.rename(final)
+        partial.rename(final)
+        shutil.rmtree(replaced, ignore_errors=True)
         for old in sorted(folder.glob("step_*"))[: -max(keep, 1)]:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -499,16 +497,16 @@ def main(argv: list[str] | None = None) -> int:
             logger.warning("resuming %s, of a run with other settings: %s", checkpoint, differences)
         accelerator.load_state(str(checkpoint))
         logger.info("resumed from %s at step %d of %d", checkpoint, state.step, args.max_steps)
-    elif accelerator.is_main_process:
+    elif not args.resume_from_checkpoint and accelerator.is_main_process:
         earlier = sorted((output_dir / "checkpoints").glob("step_*"))
-        if earlier and not args.resume_from_checkpoint:
+        if earlier:
             logger.warning(
                 "starting afresh: removing %d checkpoints of an earlier run in %s", len(earlier), earlier[0].parent
             )
-            for folder in earlier:  # renamed first: a kill while deleting leaves no half step_N for 'latest'
-                removed = folder.with_name(f"{PARTIAL_PREFIX}removed-{folder.name}")
-                folder.rename(removed)
-                shutil.rmtree(removed)
+        for folder in earlier:  # renamed first: a kill while deleting leaves no half step_N for 'latest'
+            removed = folder.with_name(f"{PARTIAL_PREFIX}removed-{folder.name}")
+            folder.rename(removed)
+            shutil.rmtree(removed)
     accelerator.wait_for_everyone()
 
     if accelerator.is_main_process:
